@@ -1,0 +1,1 @@
+"""The backend services (catalog, pricing, CMS; checkout later), each with its own storage."""

@@ -1,0 +1,1 @@
+"""The catalog service: products, variants, categories, inventory per region, full-text search."""

@@ -1,0 +1,21 @@
+"""The catalog service's app factory."""
+
+from __future__ import annotations
+
+from litestar import Litestar
+
+from backends.catalog import search as _search  # noqa: F401 - registers the full-text DDL on the metadata
+from backends.catalog.controllers import CatalogController
+from backends.catalog.models import CatalogBase, CatalogEvent
+from backends.common import create_service_app
+from storefront.settings import CatalogSettings, Settings
+
+
+def create_app(settings: CatalogSettings | None = None) -> Litestar:
+    settings = settings or Settings.from_env().catalog
+    return create_service_app(
+        settings=settings,
+        metadata=CatalogBase.metadata,
+        outbox_model=CatalogEvent,
+        route_handlers=[CatalogController],
+    )

@@ -1,0 +1,157 @@
+"""CMS HTTP API: delivery (published), preview (drafts, preview token), editor (editor token)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Response, get, post, put
+from litestar.datastructures import State
+from litestar.exceptions import HTTPException, NotFoundException
+from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backends.cms.content_types import LOCALE, EntryType, FieldError, validate_fields
+from backends.cms.service import Conflict, create_entry, deliver, get_entry, publish, unpublish, update_entry
+from backends.common import invalid, require_token, utcnow
+from backends.common.validation import SLUG
+
+LocaleParam = Annotated[str, Parameter(max_length=10, pattern=LOCALE.pattern)]
+KeyParam = Annotated[str, Parameter(max_length=80, pattern=SLUG.pattern)]
+Placement = Annotated[str | None, Parameter(max_length=20, pattern=SLUG.pattern)]
+
+
+class EntryIn(msgspec.Struct, forbid_unknown_fields=True):
+    type: EntryType
+    key: Annotated[str, msgspec.Meta(max_length=80, pattern=SLUG.pattern)]
+    fields: dict[str, Any]
+
+
+class EntryUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    fields: dict[str, Any]
+    base_version: Annotated[int, msgspec.Meta(ge=1)]
+
+
+class PublishIn(msgspec.Struct, forbid_unknown_fields=True):
+    version: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    at: datetime | None = None
+
+
+def _fields(entry_type: str, fields: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return validate_fields(entry_type, fields)
+    except FieldError as exc:
+        raise invalid(exc.path, exc.message, source="body") from exc
+
+
+def _conflict(exc: Conflict) -> HTTPException:
+    return HTTPException(status_code=409, detail=str(exc))
+
+
+class DeliveryController(Controller):
+    path = "/delivery"
+
+    @get("/entries")
+    async def entries(
+        self,
+        db_session: AsyncSession,
+        locale: LocaleParam,
+        type: EntryType | None = None,
+        key: Annotated[str | None, Parameter(max_length=80, pattern=SLUG.pattern)] = None,
+        placement: Placement = None,
+    ) -> dict[str, Any]:
+        """Published entries in one locale, plus when the next scheduled publish among them is due."""
+        return await deliver(db_session, entry_type=type, key=key, locale=locale, now=utcnow(), placement=placement)
+
+    @get("/entries/{type:str}/{key:str}")
+    async def entry(self, db_session: AsyncSession, type: str, key: str, locale: LocaleParam) -> dict[str, Any]:
+        return await _one(db_session, type, key, locale, drafts=False)
+
+
+class PreviewController(Controller):
+    path = "/preview"
+    guards = [require_token]
+    opt = {"token_setting": "preview_token"}
+
+    @get("/entries/{type:str}/{key:str}")
+    async def entry(self, db_session: AsyncSession, type: str, key: str, locale: LocaleParam) -> dict[str, Any]:
+        """The latest draft of an entry, for editors to see before they publish."""
+        return await _one(db_session, type, key, locale, drafts=True)
+
+
+async def _one(session: AsyncSession, entry_type: str, key: str, locale: str, *, drafts: bool) -> dict[str, Any]:
+    if entry_type not in {"page", "hero", "promo", "navigation", "footer"}:
+        raise invalid("type", "one of page, hero, promo, navigation, footer", source="path")
+    if not SLUG.match(key) or len(key) > 80:
+        raise invalid("key", "a lowercase slug", source="path")
+    found = await deliver(session, entry_type=entry_type, key=key, locale=locale, now=utcnow(), drafts=drafts)
+    if not found["items"]:
+        raise NotFoundException(detail=f"No {'' if drafts else 'published '}{entry_type} {key!r} for {locale}.")
+    return {**found["items"][0], "next_change_at": found["next_change_at"]}
+
+
+class EditorController(Controller):
+    path = "/editor"
+    guards = [require_token]
+
+    @post("/entries")
+    async def create(self, db_session: AsyncSession, data: EntryIn) -> Response[dict[str, Any]]:
+        """Create a draft; sending the same request again returns the same entry (201, then 200)."""
+        fields = _fields(data.type, data.fields)
+        try:
+            entry, created = await create_entry(db_session, entry_type=data.type, key=data.key, fields=fields)
+        except Conflict as exc:
+            raise _conflict(exc) from exc
+        return Response(entry, status_code=201 if created else 200)
+
+    @get("/entries/{entry_id:int}")
+    async def read(self, db_session: AsyncSession, entry_id: int) -> dict[str, Any]:
+        found = await get_entry(db_session, entry_id)
+        if found is None:
+            raise NotFoundException(detail=f"No entry {entry_id}.")
+        return found
+
+    @put("/entries/{entry_id:int}")
+    async def update(self, db_session: AsyncSession, entry_id: int, data: EntryUpdate) -> dict[str, Any]:
+        """Save a new draft version on top of `base_version` (409 if someone saved in between)."""
+        current = await get_entry(db_session, entry_id)
+        if current is None:
+            raise NotFoundException(detail=f"No entry {entry_id}.")
+        await db_session.rollback()  # end the read so the write below starts its own transaction
+        fields = _fields(current["type"], data.fields)
+        try:
+            found = await update_entry(db_session, entry_id=entry_id, fields=fields, base_version=data.base_version)
+        except Conflict as exc:
+            raise _conflict(exc) from exc
+        if found is None:
+            raise NotFoundException(detail=f"No entry {entry_id}.")
+        return found
+
+    @post("/entries/{entry_id:int}/publish", status_code=200)
+    async def publish(self, state: State, db_session: AsyncSession, entry_id: int, data: PublishIn) -> dict[str, Any]:
+        """Publish now, or at `at` (a future instant schedules it); republishing is harmless."""
+        at = data.at
+        if at is not None and at.tzinfo is None:
+            at = at.replace(tzinfo=UTC)
+        try:
+            found = await publish(
+                db_session,
+                entry_id=entry_id,
+                version=data.version,
+                at=at,
+                now=utcnow(),
+                catalogue=state.settings.regions,
+            )
+        except Conflict as exc:
+            raise _conflict(exc) from exc
+        if found is None:
+            raise NotFoundException(detail=f"No entry {entry_id}.")
+        return found
+
+    @post("/entries/{entry_id:int}/unpublish", status_code=200)
+    async def unpublish(self, state: State, db_session: AsyncSession, entry_id: int) -> dict[str, Any]:
+        found = await unpublish(db_session, entry_id=entry_id, catalogue=state.settings.regions)
+        if found is None:
+            raise NotFoundException(detail=f"No entry {entry_id}.")
+        return found

@@ -1,0 +1,101 @@
+"""The factory every backend service uses: lifespan-owned database, health check, outbox feed, errors."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
+from typing import Any
+
+from litestar import Litestar, Request, Response, get
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
+from litestar.types import ControllerRouterHandler
+from sqlalchemy import MetaData
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backends.common.auth import require_token
+from backends.common.db import Database
+from backends.common.outbox import OutboxEventMixin, read_events
+from backends.common.problems import EXCEPTION_HANDLERS, problem
+from storefront.settings import ServiceSettings
+
+MAX_BODY_BYTES = 256 * 1024
+Background = Callable[[Litestar], Awaitable[None]]
+
+
+async def provide_session(state: State) -> AsyncIterator[AsyncSession]:
+    async with state.db.sessionmaker() as session:
+        yield session
+
+
+@get("/healthz")
+async def healthz(state: State, request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+    try:
+        await state.db.ping()
+    except Exception as exc:  # any database failure means "not healthy", whatever its type
+        return problem(HTTP_503_SERVICE_UNAVAILABLE, "Database unavailable", str(exc)[:200])
+    return Response({"status": "ok", "service": state.settings.name})
+
+
+def _outbox_route(model: type[OutboxEventMixin]) -> ControllerRouterHandler:
+    @get("/admin/outbox", guards=[require_token])
+    async def outbox(
+        db_session: AsyncSession,
+        after: int = Parameter(default=0, ge=0),
+        limit: int = Parameter(default=100, ge=1, le=1000),
+    ) -> dict[str, Any]:
+        """Events in commit order after sequence number `after`, for the invalidator to consume."""
+        events = await read_events(db_session, model, after=after, limit=limit)
+        return {"events": [e.as_dict() for e in events], "last_seq": events[-1].seq if events else after}
+
+    return outbox
+
+
+def create_service_app(
+    *,
+    settings: ServiceSettings,
+    metadata: MetaData,
+    outbox_model: type[OutboxEventMixin],
+    route_handlers: Sequence[ControllerRouterHandler],
+    background: Sequence[Background] = (),
+    debug: bool = False,
+) -> Litestar:
+    """Build a backend: its tables are created at start-up and its engine disposed at shutdown."""
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        db = Database.connect(settings.database_url, echo=settings.echo_sql)
+        await db.create_all(metadata)
+        app.state.db = db
+        async with AsyncExitStack() as stack:
+            stack.push_async_callback(db.dispose)
+            for task_factory in background:
+                await stack.enter_async_context(_background_task(app, task_factory))
+            yield
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return Litestar(
+        route_handlers=[healthz, _outbox_route(outbox_model), *route_handlers],
+        dependencies={"db_session": Provide(provide_session)},
+        lifespan=[lifespan],
+        state=State({"settings": settings}),
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=MAX_BODY_BYTES,
+        openapi_config=None,
+        debug=debug,
+    )
+
+
+@asynccontextmanager
+async def _background_task(app: Litestar, factory: Background) -> AsyncIterator[None]:
+    task = asyncio.create_task(factory(app))
+    try:
+        yield
+    finally:
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task

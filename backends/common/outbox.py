@@ -1,0 +1,77 @@
+"""The transactional outbox: events appended in the same transaction as the change they describe."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Integer, String, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backends.common.db import UTCDateTime, utcnow
+
+EVENT_TYPES = frozenset(
+    {
+        "content.published",
+        "content.unpublished",
+        "product.updated",
+        "inventory.changed",
+        "price.changed",
+        "promotion.scheduled",
+        "order.placed",
+        "purge.requested",
+        "purge.acknowledged",
+    }
+)
+ALL_REGIONS = "*"
+
+
+class OutboxEventMixin:
+    """Columns of an outbox row; each service maps it to its own `<service>_outbox` table."""
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True, default=lambda: str(uuid.uuid4()))
+    type: Mapped[str] = mapped_column(String(40), index=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    regions: Mapped[list[str]] = mapped_column(JSON)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "id": self.id,
+            "type": self.type,
+            "occurred_at": self.occurred_at.isoformat(),
+            "regions": self.regions,
+            "payload": self.payload,
+        }
+
+
+def add_event(
+    session: AsyncSession,
+    model: type[OutboxEventMixin],
+    event_type: str,
+    regions: Iterable[str],
+    payload: dict[str, Any],
+) -> OutboxEventMixin:
+    """Stage an event in the caller's transaction; it commits or rolls back with the change."""
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {event_type!r}")
+    scope = sorted(set(regions))
+    if not scope:
+        raise ValueError("an event needs a region scope (a region code or '*')")
+    event = model(type=event_type, regions=scope, payload=payload)  # type: ignore[call-arg]
+    session.add(event)
+    return event
+
+
+async def read_events(
+    session: AsyncSession, model: type[OutboxEventMixin], *, after: int, limit: int
+) -> Sequence[OutboxEventMixin]:
+    result = await session.scalars(
+        select(model).where(model.seq > after).order_by(model.seq).limit(limit)  # type: ignore[arg-type]
+    )
+    return result.all()

@@ -1,0 +1,184 @@
+"""Pricing HTTP API: price many SKUs at an instant, price an order, promotions, admin writes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Controller, Response, get, post, put
+from litestar.datastructures import State
+from litestar.exceptions import HTTPException, NotFoundException
+from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backends.common import invalid, require_token, utcnow
+from backends.common.money import parse_amount
+from backends.common.validation import SKU, SLUG, region_of
+from backends.pricing.service import (
+    PromotionConflict,
+    create_promotion,
+    list_promotions,
+    order_total,
+    quote,
+    set_price,
+)
+
+MAX_SKUS = 200
+
+
+def _instant(at: datetime | None) -> datetime:
+    if at is None:
+        return utcnow()
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+def _skus(raw: str) -> list[str]:
+    skus = list(dict.fromkeys(s for s in raw.split(",") if s))
+    if not skus:
+        raise invalid("skus", "name at least one SKU")
+    if len(skus) > MAX_SKUS:
+        raise invalid("skus", f"at most {MAX_SKUS} SKUs per call")
+    if not all(SKU.match(s) for s in skus):
+        raise invalid("skus", "must be comma-separated SKUs")
+    return skus
+
+
+def _amount(raw: str, field: str, currency: str, *, allow_zero: bool = False) -> int:
+    try:
+        minor = parse_amount(raw, currency)
+    except ValueError as exc:
+        raise invalid(field, str(exc), source="body") from exc
+    if minor < 0 or (minor == 0 and not allow_zero):
+        raise invalid(field, "must be positive", source="body")
+    return minor
+
+
+def _basis_points(raw: str) -> int:
+    try:
+        percent = Decimal(raw)
+    except InvalidOperation:
+        raise invalid("value", "a percentage such as 15 or 12.5", source="body") from None
+    if not percent.is_finite() or not 0 < percent <= 100 or percent != percent.quantize(Decimal("0.01")):
+        raise invalid("value", "a percentage above 0 and at most 100, with at most two decimals", source="body")
+    return int(percent * 100)
+
+
+class PriceUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    list: Annotated[str, msgspec.Meta(max_length=20)]
+    sale: Annotated[str, msgspec.Meta(max_length=20)] | None = None
+
+
+class OrderLine(msgspec.Struct, forbid_unknown_fields=True):
+    sku: Annotated[str, msgspec.Meta(pattern=SKU.pattern)]
+    quantity: Annotated[int, msgspec.Meta(ge=1, le=999)]
+
+
+class OrderQuote(msgspec.Struct, forbid_unknown_fields=True):
+    region: Annotated[str, msgspec.Meta(max_length=16)]
+    lines: Annotated[list[OrderLine], msgspec.Meta(min_length=1, max_length=100)]
+    at: datetime | None = None
+
+
+class PromotionIn(msgspec.Struct, forbid_unknown_fields=True):
+    slug: Annotated[str, msgspec.Meta(pattern=SLUG.pattern, max_length=80)]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
+    region: Annotated[str, msgspec.Meta(max_length=16)]
+    kind: Literal["percent", "amount"]
+    value: Annotated[str, msgspec.Meta(max_length=20)]
+    scope: Literal["sku", "category", "brand", "order"]
+    starts_at: datetime
+    ends_at: datetime
+    target: Annotated[str, msgspec.Meta(max_length=80)] = ""
+    min_order: Annotated[str, msgspec.Meta(max_length=20)] = "0"
+
+
+class PricingController(Controller):
+    @get("/prices")
+    async def prices(
+        self,
+        state: State,
+        db_session: AsyncSession,
+        region: Annotated[str, Parameter(max_length=16)],
+        skus: Annotated[str, Parameter(max_length=MAX_SKUS * 65)],
+        at: datetime | None = None,
+    ) -> dict[str, Any]:
+        """Price many SKUs in one region at one instant (default now), with applied promotions."""
+        region_of(state, region)
+        try:
+            return await quote(db_session, region=region, skus=_skus(skus), at=_instant(at))
+        except LookupError as exc:
+            raise NotFoundException(detail=f"No price book for region {region!r}.") from exc
+
+    @post("/prices/order", status_code=200)
+    async def order(self, state: State, db_session: AsyncSession, data: OrderQuote) -> dict[str, Any]:
+        """Price order lines and apply order-threshold promotions; prices sent by clients never count."""
+        region_of(state, data.region)
+        lines = [(line.sku, line.quantity) for line in data.lines]
+        try:
+            return await order_total(db_session, region=data.region, lines=lines, at=_instant(data.at))
+        except LookupError as exc:
+            raise NotFoundException(detail=f"No price book for region {data.region!r}.") from exc
+
+    @get("/promotions")
+    async def promotions(
+        self,
+        state: State,
+        db_session: AsyncSession,
+        region: Annotated[str, Parameter(max_length=16)],
+        at: datetime | None = None,
+    ) -> dict[str, Any]:
+        """Promotions live at `at` or scheduled after it."""
+        region_of(state, region)
+        return {"promotions": await list_promotions(db_session, region=region, at=_instant(at))}
+
+    @put("/admin/prices/{region:str}/{sku:str}", guards=[require_token])
+    async def set_price(
+        self, state: State, db_session: AsyncSession, region: str, sku: str, data: PriceUpdate
+    ) -> dict[str, Any]:
+        currency = region_of(state, region).currency
+        if not SKU.match(sku):
+            raise invalid("sku", "not a SKU", source="path")
+        list_minor = _amount(data.list, "list", currency)
+        sale_minor = _amount(data.sale, "sale", currency) if data.sale is not None else None
+        if sale_minor is not None and sale_minor > list_minor:
+            raise invalid("sale", "must not exceed the list price", source="body")
+        result = await set_price(db_session, region=region, sku=sku, list_minor=list_minor, sale_minor=sale_minor)
+        if result is None:
+            raise NotFoundException(detail=f"No price for {sku!r} in {region!r}.")
+        return result
+
+    @post("/admin/promotions", guards=[require_token])
+    async def create_promotion(
+        self, state: State, db_session: AsyncSession, data: PromotionIn
+    ) -> Response[dict[str, Any]]:
+        """Create a promotion; a retry with the same slug and fields answers 200 with the original."""
+        currency = region_of(state, data.region).currency
+        value = _basis_points(data.value) if data.kind == "percent" else _amount(data.value, "value", currency)
+        if data.scope != "order" and not data.target:
+            raise invalid("target", f"a {data.scope} promotion needs a target", source="body")
+        starts, ends = _instant(data.starts_at), _instant(data.ends_at)
+        if ends <= starts:
+            raise invalid("ends_at", "must be after starts_at", source="body")
+        fields = {
+            "slug": data.slug,
+            "name": data.name,
+            "region": data.region,
+            "kind": data.kind,
+            "value": value,
+            "scope": data.scope,
+            "target": data.target if data.scope != "order" else "",
+            "min_order_minor": _amount(data.min_order, "min_order", currency, allow_zero=True)
+            if data.scope == "order"
+            else 0,
+            "starts_at": starts,
+            "ends_at": ends,
+        }
+        try:
+            promo, created = await create_promotion(db_session, fields)
+        except PromotionConflict as exc:
+            raise HTTPException(
+                status_code=409, detail=f"Promotion {exc.args[0]!r} exists with different fields."
+            ) from exc
+        return Response(promo, status_code=201 if created else 200)

@@ -1,0 +1,115 @@
+"""Writes the demo data into the catalog, pricing and CMS databases (directly, without events)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import func, insert, select
+
+from backends.catalog import search as _search  # noqa: F401 - registers the full-text DDL
+from backends.catalog.models import (
+    CatalogBase,
+    Category,
+    Inventory,
+    PriceIndex,
+    Product,
+    ProductAttribute,
+    Variant,
+)
+from backends.cms.content_types import validate_fields
+from backends.cms.models import CmsBase, Entry, EntryVersion
+from backends.common import Database, utcnow
+from backends.pricing.models import Price, PriceBook, PricingBase, Promotion
+from backends.seed.demo_data import build
+from backends.seed.images import write_originals
+from storefront.settings import Settings
+
+DEMO_IMAGES = 24
+
+
+@dataclass(frozen=True, slots=True)
+class SeedReport:
+    seeded: bool
+    products: int
+    variants: int
+    entries: int
+    images: int
+    seconds: float
+
+
+async def _is_empty(db: Database, model: type) -> bool:
+    async with db.sessionmaker() as session:
+        return not await session.scalar(select(func.count()).select_from(model))
+
+
+async def seed_all(settings: Settings, *, products: int = 300, seed: int = 42, reset: bool = False) -> SeedReport:
+    """Seed each of the three databases that is empty (all of them with `reset`); returns what was written.
+
+    Each database is checked on its own, so a seed interrupted half-way completes on the next run.
+    """
+    started = time.perf_counter()
+    catalog = Database.connect(settings.catalog.database_url)
+    pricing = Database.connect(settings.pricing.database_url)
+    cms = Database.connect(settings.cms.database_url)
+    try:
+        for db, metadata in (
+            (catalog, CatalogBase.metadata),
+            (pricing, PricingBase.metadata),
+            (cms, CmsBase.metadata),
+        ):
+            if reset:
+                await db.drop_all(metadata)
+            await db.create_all(metadata)
+        empty = {
+            "pricing": await _is_empty(pricing, PriceBook),
+            "cms": await _is_empty(cms, Entry),
+            "catalog": await _is_empty(catalog, Product),
+        }
+        if not any(empty.values()):
+            return SeedReport(False, 0, 0, 0, 0, time.perf_counter() - started)
+
+        images = write_originals(settings.data_dir / "images" / "originals", DEMO_IMAGES, seed)
+        data = build(products=products, seed=seed, regions=settings.regions, images=images, now=utcnow())
+
+        if empty["pricing"]:
+            async with pricing.sessionmaker() as session, session.begin():
+                await session.execute(insert(PriceBook), data.price_books)
+                await session.execute(insert(Price), data.prices)
+                await session.execute(insert(Promotion), data.promotions)
+
+        now = utcnow()
+        async with cms.sessionmaker() as session, session.begin():
+            for item in data.entries if empty["cms"] else ():
+                entry = Entry(
+                    type=item["type"],
+                    key=item["key"],
+                    latest_version=1,
+                    published_version=1,
+                    published_at=now,
+                )
+                session.add(entry)
+                await session.flush()
+                session.add(
+                    EntryVersion(entry_id=entry.id, version=1, fields=validate_fields(item["type"], item["fields"]))
+                )
+
+        if empty["catalog"]:
+            async with catalog.sessionmaker() as session, session.begin():
+                await session.execute(insert(Category), data.categories)
+                await session.execute(insert(Product), data.products)
+                await session.execute(insert(ProductAttribute), data.attributes)
+                await session.execute(insert(Variant), data.variants)
+                await session.execute(insert(Inventory), data.inventory)
+                await session.execute(insert(PriceIndex), data.price_index)
+        return SeedReport(
+            True,
+            len(data.products),
+            len(data.variants),
+            len(data.entries),
+            len(images),
+            time.perf_counter() - started,
+        )
+    finally:
+        for db in (catalog, pricing, cms):
+            await db.dispose()

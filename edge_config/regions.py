@@ -1,0 +1,74 @@
+"""The region catalogue: which regions exist, their locales, currency and tax mode, read from TOML."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_REGIONS_FILE = Path(__file__).with_name("regions.toml")
+_TAX_MODES = frozenset({"sales_tax_added", "vat_included", "gst_included"})
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    code: str
+    name: str
+    locales: tuple[str, ...]
+    currency: str
+    tax_mode: str
+    country: str
+
+    @property
+    def default_locale(self) -> str:
+        return self.locales[0]
+
+    @property
+    def prices_include_tax(self) -> bool:
+        return self.tax_mode != "sales_tax_added"
+
+
+@dataclass(frozen=True, slots=True)
+class RegionCatalogue:
+    regions: tuple[Region, ...]
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.regions)
+
+    def get(self, code: str) -> Region | None:
+        return next((r for r in self.regions if r.code == code), None)
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(r.code for r in self.regions)
+
+    def regions_showing_locale(self, locale: str) -> tuple[str, ...]:
+        return tuple(r.code for r in self.regions if locale in r.locales)
+
+
+def load_regions(path: Path | str | None = None) -> RegionCatalogue:
+    """Read and validate a region catalogue; raises ValueError naming the bad entry."""
+    source = Path(path) if path else DEFAULT_REGIONS_FILE
+    data = tomllib.loads(source.read_text(encoding="utf-8"))
+    regions = []
+    for code, entry in data.get("regions", {}).items():
+        if not code.isascii() or not code.isalnum() or not code.islower():
+            raise ValueError(f"region code {code!r} must be lowercase ASCII letters and digits")
+        if entry.get("tax_mode") not in _TAX_MODES:
+            raise ValueError(f"region {code}: tax_mode must be one of {sorted(_TAX_MODES)}")
+        locales = tuple(entry.get("locales") or ())
+        if not locales:
+            raise ValueError(f"region {code}: at least one locale is required")
+        regions.append(
+            Region(
+                code=code,
+                name=entry.get("name", code),
+                locales=locales,
+                currency=entry["currency"],
+                tax_mode=entry["tax_mode"],
+                country=entry.get("country", ""),
+            )
+        )
+    if not regions:
+        raise ValueError(f"{source}: no regions defined")
+    return RegionCatalogue(tuple(regions))

@@ -1,0 +1,153 @@
+"""Settings for every service, read once from `STOREFRONT_*` environment variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from edge_config import RegionCatalogue, load_regions
+
+ENV_PREFIX = "STOREFRONT_"
+_DEV_TOKEN_PREFIX = "dev-"  # noqa: S105 - marks development defaults, not a secret
+
+
+def _get(env: Mapping[str, str], name: str, default: str) -> str:
+    return env.get(ENV_PREFIX + name, default)
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = _get(env, name, str(default))
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{ENV_PREFIX}{name} must be a number, got {raw!r}") from exc
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = _get(env, name, str(default))
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{ENV_PREFIX}{name} must be an integer, got {raw!r}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSettings:
+    """What every backend needs: where it listens, its database, its tokens."""
+
+    name: str
+    url: str
+    database_url: str
+    admin_token: str
+    regions: RegionCatalogue
+    echo_sql: bool = False
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).hostname or "127.0.0.1"
+
+    @property
+    def port(self) -> int:
+        return urlsplit(self.url).port or 80
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogSettings(ServiceSettings):
+    low_stock_threshold: int = 5
+
+
+@dataclass(frozen=True, slots=True)
+class CmsSettings(ServiceSettings):
+    preview_token: str = ""
+    scheduler_interval: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class OriginSettings:
+    url: str
+    catalog_url: str
+    pricing_url: str
+    cms_url: str
+    checkout_url: str
+    regions: RegionCatalogue
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).hostname or "127.0.0.1"
+
+    @property
+    def port(self) -> int:
+        return urlsplit(self.url).port or 80
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    data_dir: Path
+    catalog: CatalogSettings
+    pricing: ServiceSettings
+    cms: CmsSettings
+    origin: OriginSettings
+    regions: RegionCatalogue = field(repr=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        data_dir = Path(_get(env, "DATA_DIR", "var")).resolve()
+        regions = load_regions(_get(env, "REGIONS_FILE", "") or None)
+        shared_db = _get(env, "DATABASE_URL", "")
+        admin_token = _get(env, "ADMIN_TOKEN", f"{_DEV_TOKEN_PREFIX}admin-token")
+        echo = _get(env, "ECHO_SQL", "") == "1"
+
+        def db(service: str) -> str:
+            default = shared_db or f"sqlite+aiosqlite:///{data_dir / (service + '.db')}"
+            return _get(env, f"{service.upper()}_DATABASE_URL", default)
+
+        urls = {
+            "origin": _get(env, "ORIGIN_URL", "http://127.0.0.1:8000"),
+            "catalog": _get(env, "CATALOG_URL", "http://127.0.0.1:8101"),
+            "pricing": _get(env, "PRICING_URL", "http://127.0.0.1:8102"),
+            "cms": _get(env, "CMS_URL", "http://127.0.0.1:8103"),
+            "checkout": _get(env, "CHECKOUT_URL", "http://127.0.0.1:8104"),
+        }
+        return cls(
+            data_dir=data_dir,
+            regions=regions,
+            catalog=CatalogSettings(
+                name="catalog",
+                url=urls["catalog"],
+                database_url=db("catalog"),
+                admin_token=admin_token,
+                regions=regions,
+                echo_sql=echo,
+                low_stock_threshold=_int(env, "LOW_STOCK_THRESHOLD", 5),
+            ),
+            pricing=ServiceSettings(
+                name="pricing",
+                url=urls["pricing"],
+                database_url=db("pricing"),
+                admin_token=admin_token,
+                regions=regions,
+                echo_sql=echo,
+            ),
+            cms=CmsSettings(
+                name="cms",
+                url=urls["cms"],
+                database_url=db("cms"),
+                admin_token=_get(env, "EDITOR_TOKEN", f"{_DEV_TOKEN_PREFIX}editor-token"),
+                preview_token=_get(env, "PREVIEW_TOKEN", f"{_DEV_TOKEN_PREFIX}preview-token"),
+                regions=regions,
+                echo_sql=echo,
+                scheduler_interval=_float(env, "CMS_SCHEDULER_INTERVAL", 1.0),
+            ),
+            origin=OriginSettings(
+                url=urls["origin"],
+                catalog_url=urls["catalog"],
+                pricing_url=urls["pricing"],
+                cms_url=urls["cms"],
+                checkout_url=urls["checkout"],
+                regions=regions,
+            ),
+        )
