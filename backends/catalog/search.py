@@ -39,7 +39,9 @@ event.listen(
 
 def _pg_document() -> ColumnElement[object]:
     def weighted(col: ColumnElement[str], weight: str) -> ColumnElement[object]:
-        return func.setweight(func.to_tsvector(literal_column("'simple'::regconfig"), col), weight)
+        return func.setweight(
+            func.to_tsvector(literal_column("'simple'::regconfig"), col), literal_column(f"'{weight}'")
+        )
 
     return (
         weighted(Product.title, "A").op("||")(weighted(Product.brand, "B")).op("||")(weighted(Product.description, "C"))

@@ -177,7 +177,8 @@ async def unpublish(session: AsyncSession, *, entry_id: int, catalogue: RegionCa
 
 async def publish_due(session: AsyncSession, *, now: datetime, catalogue: RegionCatalogue) -> int:
     """Publish every entry whose scheduled time has come; safe to run from several workers at once."""
-    due = (await session.scalars(select(Entry.id).where(Entry.scheduled_at <= now))).all()
+    async with session.begin():
+        due = (await session.scalars(select(Entry.id).where(Entry.scheduled_at <= now))).all()
     published = 0
     for entry_id in due:
         async with session.begin():

@@ -43,7 +43,9 @@ async def _is_empty(db: Database, model: type) -> bool:
         return not await session.scalar(select(func.count()).select_from(model))
 
 
-async def seed_all(settings: Settings, *, products: int = 300, seed: int = 42, reset: bool = False) -> SeedReport:
+async def seed_all(
+    settings: Settings, *, products: int = 300, seed: int = 42, reset: bool = False, images: int = DEMO_IMAGES
+) -> SeedReport:
     """Seed each of the three databases that is empty (all of them with `reset`); returns what was written.
 
     Each database is checked on its own, so a seed interrupted half-way completes on the next run.
@@ -69,8 +71,8 @@ async def seed_all(settings: Settings, *, products: int = 300, seed: int = 42, r
         if not any(empty.values()):
             return SeedReport(False, 0, 0, 0, 0, time.perf_counter() - started)
 
-        images = write_originals(settings.data_dir / "images" / "originals", DEMO_IMAGES, seed)
-        data = build(products=products, seed=seed, regions=settings.regions, images=images, now=utcnow())
+        originals = write_originals(settings.data_dir / "images" / "originals", images, seed)
+        data = build(products=products, seed=seed, regions=settings.regions, images=originals, now=utcnow())
 
         if empty["pricing"]:
             async with pricing.sessionmaker() as session, session.begin():
@@ -107,7 +109,7 @@ async def seed_all(settings: Settings, *, products: int = 300, seed: int = 42, r
             len(data.products),
             len(data.variants),
             len(data.entries),
-            len(images),
+            len(originals),
             time.perf_counter() - started,
         )
     finally:

@@ -1,0 +1,1 @@
+"""The storefront's client for the headless CMS: parallel-safe, cached, stale on error."""
