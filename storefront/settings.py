@@ -73,6 +73,20 @@ class OriginSettings:
     cms_url: str
     checkout_url: str
     regions: RegionCatalogue
+    images_dir: Path = Path("var/images")
+    templates_dir: Path = Path(__file__).resolve().parent.parent / "templates"
+    # Per-upstream read budgets in seconds: past it, optional data is dropped and critical data fails.
+    catalog_timeout: float = 1.0
+    pricing_timeout: float = 0.5
+    cms_timeout: float = 0.3
+    pool_size: int = 100
+    page_cache: bool = True
+    page_cache_bytes: int = 64 * 1024 * 1024
+    cms_cache_ttl: float = 1.0
+    upstream_cache_ttl: float = 0.0
+    page_ttl: int = 60
+    geo_header: str = "x-geo-region"
+    default_region: str = "us"
 
     @property
     def host(self) -> str:
@@ -149,5 +163,17 @@ class Settings:
                 cms_url=urls["cms"],
                 checkout_url=urls["checkout"],
                 regions=regions,
+                images_dir=data_dir / "images",
+                catalog_timeout=_float(env, "CATALOG_TIMEOUT", 1.0),
+                pricing_timeout=_float(env, "PRICING_TIMEOUT", 0.5),
+                cms_timeout=_float(env, "CMS_TIMEOUT", 0.3),
+                pool_size=_int(env, "UPSTREAM_POOL_SIZE", 100),
+                page_cache=_get(env, "PAGE_CACHE", "on").lower() not in {"off", "0", "false", "no"},
+                page_cache_bytes=_int(env, "PAGE_CACHE_MB", 64) * 1024 * 1024,
+                cms_cache_ttl=_float(env, "CMS_CACHE_TTL", 1.0),
+                upstream_cache_ttl=_float(env, "UPSTREAM_CACHE_TTL", 0.0),
+                page_ttl=_int(env, "PAGE_TTL", 60),
+                geo_header=_get(env, "GEO_HEADER", "x-geo-region").lower(),
+                default_region=_get(env, "DEFAULT_REGION", regions.regions[0].code),
             ),
         )

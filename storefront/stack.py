@@ -19,6 +19,7 @@ SERVICES: dict[str, str] = {
     "catalog": "backends.catalog.app:create_app",
     "pricing": "backends.pricing.app:create_app",
     "cms": "backends.cms.app:create_app",
+    "origin": "storefront.app:create_app",
 }
 
 
@@ -119,8 +120,10 @@ def _print_urls(settings: Settings, children: Sequence[_Child]) -> None:
     lines = [f"  {c.name:<{width}}  {c.url}" for c in children]
     print("The shop is up:", *lines, sep="\n")
     example = next(iter(settings.regions)).code
+    shop_urls = [f"  {settings.origin.url}/{r.code}/{r.default_locale.split('-')[0]}/" for r in settings.regions]
+    print("Open the shop:", *shop_urls, sep="\n")
     print(
-        "Try:",
+        "APIs:",
         f"  {settings.catalog.url}/products?region={example}&q=jacket",
         f"  {settings.pricing.url}/prices?region={example}&skus=SKU-00001-1",
         f"  {settings.cms.url}/delivery/entries?locale=en-US",

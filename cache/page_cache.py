@@ -1,0 +1,197 @@
+"""The origin's page cache: size-bounded LRU, TTL with stale-while-revalidate and stale-if-error,
+purge by surrogate key (soft or hard), and request coalescing (one render per page however many wait)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from cachetools import LRUCache
+
+_log = logging.getLogger(__name__)
+Outcome = Literal["HIT", "MISS", "STALE", "STALE-IF-ERROR", "PASS"]
+_ENTRY_OVERHEAD = 512
+
+
+@dataclass
+class CachedPage:
+    """A rendered response as stored: the identity body plus pre-compressed copies."""
+
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    etag: str
+    keys: frozenset[str] = frozenset()
+    ttl: int = 0
+    stale_while_revalidate: int = 0
+    stale_if_error: int = 0
+    encoded: dict[str, bytes] = field(default_factory=dict)
+    stored_at: float = 0.0
+    soft_purged: bool = False
+
+    @property
+    def size(self) -> int:
+        return len(self.body) + sum(len(b) for b in self.encoded.values()) + _ENTRY_OVERHEAD
+
+    @property
+    def cacheable(self) -> bool:
+        return self.ttl > 0
+
+    def age(self, now: float) -> float:
+        return now - self.stored_at
+
+    def fresh(self, now: float) -> bool:
+        return not self.soft_purged and self.age(now) < self.ttl
+
+    def within_grace(self, now: float) -> bool:
+        return self.age(now) < self.ttl + self.stale_while_revalidate or self.soft_purged
+
+    def usable_on_error(self, now: float) -> bool:
+        return self.age(now) < self.ttl + self.stale_if_error
+
+
+class _IndexedLRU(LRUCache[str, CachedPage]):
+    """An LRU that keeps the surrogate-key index in step when it evicts."""
+
+    def __init__(self, maxsize: int, on_evict: Callable[[str, CachedPage], None]) -> None:
+        super().__init__(maxsize=maxsize, getsizeof=lambda page: page.size)
+        self._on_evict = on_evict
+
+    def popitem(self) -> tuple[str, CachedPage]:
+        key, page = super().popitem()
+        self._on_evict(key, page)
+        return key, page
+
+
+class PageCache:
+    def __init__(self, max_bytes: int, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._entries = _IndexedLRU(max_bytes, self._unindex)
+        self._by_key: dict[str, set[str]] = {}
+        self._inflight: dict[str, asyncio.Future[CachedPage]] = {}
+        self._revalidations: set[asyncio.Task[Any]] = set()
+        # Recent purges, so a render that started before a purge and finishes after it is stored stale.
+        self._purges: deque[tuple[int, frozenset[str]]] = deque(maxlen=4096)
+        self._purge_seq = 0
+        self._clock = clock
+        self.stats: Counter[str] = Counter()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @property
+    def bytes_used(self) -> int:
+        return int(self._entries.currsize)
+
+    def _unindex(self, cache_key: str, page: CachedPage) -> None:
+        for key in page.keys:
+            members = self._by_key.get(key)
+            if members is not None:
+                members.discard(cache_key)
+                if not members:
+                    del self._by_key[key]
+
+    def _store(self, cache_key: str, page: CachedPage, started_seq: int) -> None:
+        if not page.cacheable or page.size > self._entries.maxsize:
+            return
+        page.stored_at = self._clock()
+        if any(seq > started_seq and keys & page.keys for seq, keys in self._purges):
+            page.soft_purged = True  # purged while we rendered: keep it only as a stale copy
+        old = self._entries.get(cache_key)
+        if old is not None:
+            self._unindex(cache_key, old)
+        self._entries[cache_key] = page
+        for key in page.keys:
+            self._by_key.setdefault(key, set()).add(cache_key)
+
+    async def get_or_render(
+        self, cache_key: str, render: Callable[[], Awaitable[CachedPage]]
+    ) -> tuple[CachedPage, Outcome]:
+        now = self._clock()
+        entry = self._entries.get(cache_key)
+        if entry is not None and entry.fresh(now):
+            self.stats["hit"] += 1
+            return entry, "HIT"
+        if entry is not None and entry.within_grace(now):
+            self.stats["stale"] += 1
+            self._revalidate_in_background(cache_key, render)
+            return entry, "STALE"
+        try:
+            page = await self._render_once(cache_key, render)
+        except Exception:
+            if entry is not None and entry.usable_on_error(now):
+                self.stats["stale_if_error"] += 1
+                return entry, "STALE-IF-ERROR"
+            raise
+        if page.status >= 500 and entry is not None and entry.usable_on_error(now):
+            self.stats["stale_if_error"] += 1
+            return entry, "STALE-IF-ERROR"
+        return page, "MISS"
+
+    async def _render_once(self, cache_key: str, render: Callable[[], Awaitable[CachedPage]]) -> CachedPage:
+        pending = self._inflight.get(cache_key)
+        if pending is not None:
+            self.stats["coalesced"] += 1
+            return await asyncio.shield(pending)
+        future: asyncio.Future[CachedPage] = asyncio.get_running_loop().create_future()
+        self._inflight[cache_key] = future
+        started_seq = self._purge_seq
+        self.stats["miss"] += 1
+        try:
+            self.stats["render"] += 1
+            page = await render()
+            if page.status < 500:
+                self._store(cache_key, page, started_seq)
+            future.set_result(page)
+            return page
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # mark retrieved: waiters re-raise it, nobody else needs to
+            raise
+        finally:
+            del self._inflight[cache_key]
+
+    def _revalidate_in_background(self, cache_key: str, render: Callable[[], Awaitable[CachedPage]]) -> None:
+        if cache_key in self._inflight:
+            return
+
+        async def revalidate() -> None:
+            try:
+                await self._render_once(cache_key, render)
+            except Exception:  # the stale copy stays; the next request tries again
+                _log.warning("background revalidation of %s failed", cache_key, exc_info=True)
+
+        task = asyncio.create_task(revalidate())
+        self._revalidations.add(task)
+        task.add_done_callback(self._revalidations.discard)
+
+    def purge(self, keys: Iterable[str], *, soft: bool = True) -> int:
+        """Mark stale (soft) or drop (hard) every page tagged with any of `keys`; returns how many."""
+        wanted = frozenset(keys)
+        self._purge_seq += 1
+        self._purges.append((self._purge_seq, wanted))
+        affected = {cache_key for key in wanted for cache_key in self._by_key.get(key, ())}
+        for cache_key in affected:
+            page = self._entries.get(cache_key)
+            if page is None:
+                continue
+            if soft:
+                page.soft_purged = True
+            else:
+                self._unindex(cache_key, page)
+                del self._entries[cache_key]
+        self.stats["purged"] += len(affected)
+        return len(affected)
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self._by_key.clear()
+
+    async def drain(self) -> None:
+        """Wait for background revalidations (at shutdown, and in tests)."""
+        if self._revalidations:
+            await asyncio.gather(*self._revalidations, return_exceptions=True)

@@ -1,0 +1,60 @@
+"""The storefront origin's app factory: routes, shared HTTP client, CMS client, page cache, templates."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.middleware import DefineMiddleware
+
+from cache.page_cache import PageCache
+from cache.policy import CachePolicy
+from cms_client import CmsClient
+from image_pipeline import ImageStore
+from image_pipeline.routes import image
+from storefront.edge import PageEdgeMiddleware
+from storefront.pages.common import ERROR_HANDLERS
+from storefront.pages.content import content_page, healthz, regions, root
+from storefront.pages.listing import category, home, search
+from storefront.pages.product import product
+from storefront.render import create_environment
+from storefront.settings import OriginSettings, Settings
+from storefront.upstreams import Upstreams
+
+
+def create_app(settings: OriginSettings | None = None) -> Litestar:
+    settings = settings or Settings.from_env().origin
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        limits = httpx.Limits(max_connections=settings.pool_size, max_keepalive_connections=settings.pool_size)
+        async with httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(5.0)) as client:
+            app.state.upstreams = Upstreams(client, settings)
+            app.state.cms = CmsClient(client, settings.cms_url, fresh_ttl=settings.cms_cache_ttl)
+            app.state.page_cache = PageCache(settings.page_cache_bytes) if settings.page_cache else None
+            try:
+                yield
+            finally:
+                if app.state.page_cache is not None:
+                    await app.state.page_cache.drain()
+
+    return Litestar(
+        route_handlers=[root, healthz, regions, home, category, product, search, content_page, image],
+        lifespan=[lifespan],
+        state=State(
+            {
+                "settings": settings,
+                "templates": create_environment(settings.templates_dir),
+                "policy": CachePolicy(ttl=settings.page_ttl),
+                "page_cache": None,
+                "images": ImageStore(settings.images_dir),
+            }
+        ),
+        middleware=[DefineMiddleware(PageEdgeMiddleware)],
+        exception_handlers=ERROR_HANDLERS,
+        request_max_body_size=64 * 1024,
+        openapi_config=None,
+    )

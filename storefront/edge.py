@@ -1,0 +1,173 @@
+"""The origin's edge behaviour for page routes: the page cache, compression, ETag and 304s.
+
+Applied as ASGI middleware to routes whose handler opts in with `opt={"page": True, "query": (...)}`.
+Only the listed query parameters reach the handler and the cache key, so junk parameters neither
+change a page nor create cache entries.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+import brotli
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.utils.scope.state import ScopeState
+
+from cache.page_cache import CachedPage, Outcome, PageCache
+
+_COMPRESSIBLE = (b"text/", b"application/json", b"application/problem+json", b"image/svg+xml")
+_MIN_COMPRESS = 512
+_HOP_HEADERS = {b"content-length", b"content-encoding", b"etag", b"vary"}
+_CACHEABLE_STATUS = {200, 301, 302, 308}
+
+
+def canonical_query(raw: bytes, allowed: Iterable[str]) -> str:
+    """Sorted, de-duplicated query parameters from an allow-list (`attr.` prefixes allowed as `attr.*`)."""
+    allow = set(allowed)
+    prefixes = tuple(a[:-1] for a in allow if a.endswith("*"))
+    pairs = {
+        (k, v)
+        for k, v in parse_qsl(raw.decode("latin-1"), keep_blank_values=False)
+        if k in allow or (prefixes and k.startswith(prefixes))
+    }
+    return urlencode(sorted(pairs))
+
+
+def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> bytes | None:
+    return next((v for k, v in headers if k.lower() == name), None)
+
+
+def _ttl_from(headers: list[tuple[bytes, bytes]]) -> tuple[int, int, int]:
+    """(s-maxage, stale-while-revalidate, stale-if-error) of a public response; zeros when not storable."""
+    control = (_header(headers, b"cache-control") or b"").decode().lower()
+    if "private" in control or "no-store" in control or _header(headers, b"set-cookie") is not None:
+        return 0, 0, 0
+    directives = {}
+    for part in control.split(","):
+        name, _, value = part.strip().partition("=")
+        directives[name] = value
+    try:
+        return (
+            int(directives.get("s-maxage", 0)),
+            int(directives.get("stale-while-revalidate", 0)),
+            int(directives.get("stale-if-error", 0)),
+        )
+    except ValueError:
+        return 0, 0, 0
+
+
+def build_page(status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> CachedPage:
+    ttl, swr, sie = _ttl_from(headers) if status in _CACHEABLE_STATUS else (0, 0, 0)
+    keys = frozenset((_header(headers, b"xkey") or b"").decode().split())
+    page = CachedPage(
+        status=status,
+        headers=[(k, v) for k, v in headers if k.lower() not in _HOP_HEADERS],
+        body=body,
+        etag=hashlib.blake2b(body, digest_size=16).hexdigest(),
+        keys=keys,
+        ttl=ttl,
+        stale_while_revalidate=swr,
+        stale_if_error=sie,
+    )
+    content_type = _header(headers, b"content-type") or b""
+    if len(body) >= _MIN_COMPRESS and content_type.startswith(_COMPRESSIBLE):
+        page.encoded["br"] = brotli.compress(body, quality=5)
+        page.encoded["gzip"] = gzip.compress(body, compresslevel=6)
+    return page
+
+
+def _accepted(scope: Scope) -> set[str]:
+    for name, value in scope["headers"]:
+        if name == b"accept-encoding":
+            return {p.split(";")[0].strip() for p in value.decode("latin-1").lower().split(",")}
+    return set()
+
+
+def _if_none_match(scope: Scope) -> list[str]:
+    for name, value in scope["headers"]:
+        if name == b"if-none-match":
+            return [t.strip().removeprefix("W/").strip('"') for t in value.decode("latin-1").split(",")]
+    return []
+
+
+async def send_page(scope: Scope, send: Send, page: CachedPage, outcome: Outcome, age: float = 0) -> None:
+    accepted = _accepted(scope)
+    encoding = next((e for e in ("br", "gzip") if e in page.encoded and e in accepted), None)
+    body = page.encoded[encoding] if encoding else page.body
+    etag = f'"{page.etag}-{encoding}"' if encoding else f'"{page.etag}"'
+    headers = list(page.headers)
+    headers.append((b"etag", etag.encode()))
+    if page.encoded:
+        headers.append((b"vary", b"Accept-Encoding"))
+    if outcome != "PASS":
+        headers += [(b"x-cache", outcome.encode()), (b"age", str(int(age)).encode())]
+    matched = any(t == "*" or t.split("-")[0] == page.etag for t in _if_none_match(scope))
+    if matched and page.status == 200:
+        keep = {b"cache-control", b"surrogate-control", b"etag", b"vary", b"surrogate-key", b"xkey", b"cache-tag"}
+        await send({"type": "http.response.start", "status": 304, "headers": [h for h in headers if h[0] in keep]})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    if encoding:
+        headers.append((b"content-encoding", encoding.encode()))
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": page.status, "headers": headers})
+    await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
+
+
+def _render_scope(scope: Scope, query: str) -> Scope:
+    """A scope for rendering a shared page: canonical query, and no cookies or other request headers,
+    so no response can depend on them. Litestar's per-request state starts afresh (renders may run in
+    the background after the request that triggered them), keeping only the routed exception handlers."""
+    fresh: Scope = {**scope, "query_string": query.encode(), "method": "GET", "headers": [], "state": {}}  # type: ignore[typeddict-item]
+    ScopeState.from_scope(fresh).exception_handlers = ScopeState.from_scope(scope).exception_handlers
+    return fresh
+
+
+async def _render(app: ASGIApp, scope: Scope) -> CachedPage:
+    status = 500
+    headers: list[tuple[bytes, bytes]] = []
+    chunks: list[bytes] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def capture(message: Message) -> None:
+        nonlocal status, headers
+        if message["type"] == "http.response.start":
+            status = message["status"]
+            headers = [(bytes(k).lower(), bytes(v)) for k, v in message.get("headers", [])]
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    await app(scope, receive, capture)
+    return build_page(status, headers, b"".join(chunks))
+
+
+class PageEdgeMiddleware:
+    """Serves opted-in page routes from the origin page cache (when enabled) with ETag and compression."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        handler = scope.get("route_handler")
+        opt: dict[str, Any] = getattr(handler, "opt", {}) or {}
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD") or not opt.get("page"):
+            await self.app(scope, receive, send)
+            return
+        query = canonical_query(scope.get("query_string", b""), opt.get("query", ()))
+        cache: PageCache | None = scope["app"].state.get("page_cache")
+        if cache is None:
+            await send_page(scope, send, await _render(self.app, _render_scope(scope, query)), "PASS")
+            return
+        cache_key = f"{scope['path']}?{query}"
+
+        async def render() -> CachedPage:
+            return await _render(self.app, _render_scope(scope, query))
+
+        page, outcome = await cache.get_or_render(cache_key, render)
+        await send_page(scope, send, page, outcome, age=page.age(cache._clock()) if page.stored_at else 0)

@@ -1,0 +1,1 @@
+"""Shopper-facing pages, one module per page kind."""
