@@ -1,0 +1,73 @@
+"""A real stack for end-to-end tests: every service its own process on a free loopback port."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import free_port
+
+SERVICES = ("catalog", "pricing", "cms", "origin")
+
+
+@dataclass
+class Stack:
+    env: dict[str, str]
+    ports: dict[str, int]
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def start(self, service: str) -> None:
+        self.processes[service] = subprocess.Popen(
+            [sys.executable, "-m", "storefront", "serve", service], env=self.env, stdout=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url(service)}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError(f"{service} did not start")
+
+    def stop(self, service: str) -> None:
+        process = self.processes.pop(service)
+        process.terminate()
+        process.wait(timeout=15)
+
+
+@pytest.fixture(scope="package")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    data = tmp_path_factory.mktemp("stack")
+    ports = {name: free_port() for name in SERVICES}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STOREFRONT_")}
+    env |= {
+        "STOREFRONT_DATA_DIR": str(Path(data) / "var"),
+        "STOREFRONT_ADMIN_TOKEN": "e2e-admin",
+        "STOREFRONT_EDITOR_TOKEN": "e2e-editor",
+        **{f"STOREFRONT_{name.upper()}_URL": f"http://127.0.0.1:{port}" for name, port in ports.items()},
+    }
+    subprocess.run(
+        [sys.executable, "-m", "storefront", "seed", "--products", "60", "--seed", "5"],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    running = Stack(env=env, ports=ports)
+    try:
+        for service in SERVICES:
+            running.start(service)
+        yield running
+    finally:
+        for service in list(running.processes):
+            running.stop(service)
