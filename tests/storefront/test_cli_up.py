@@ -32,8 +32,8 @@ def _wait_for(process: subprocess.Popen[str], marker: str, timeout: float) -> st
     raise AssertionError(f"never saw {marker!r}; output so far:\n{''.join(seen)}")
 
 
-def test_up_serves_the_backends_and_stops_cleanly(tmp_path: Path) -> None:
-    ports = {name: free_port() for name in ("catalog", "pricing", "cms")}
+def test_up_serves_the_shop_and_stops_cleanly(tmp_path: Path) -> None:
+    ports = {name: free_port() for name in ("catalog", "pricing", "cms", "origin")}
     env = os.environ | {
         "STOREFRONT_DATA_DIR": str(tmp_path / "var"),
         "STOREFRONT_ADMIN_TOKEN": "e2e-admin",
@@ -56,7 +56,12 @@ def test_up_serves_the_backends_and_stops_cleanly(tmp_path: Path) -> None:
             health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
             assert health.json() == {"status": "ok", "service": name}
 
-        catalog, pricing, cms = (f"http://127.0.0.1:{ports[n]}" for n in ("catalog", "pricing", "cms"))
+        catalog, pricing, cms, origin = (
+            f"http://127.0.0.1:{ports[n]}" for n in ("catalog", "pricing", "cms", "origin")
+        )
+        for region, lang in (("us", "en"), ("eu", "de"), ("apac", "en")):
+            assert f"{origin}/{region}/{lang}/" in output
+            assert httpx.get(f"{origin}/{region}/{lang}/", timeout=10).status_code == 200
         listing = httpx.get(f"{catalog}/products", params={"region": "eu", "page_size": 5}).json()
         assert listing["total"] == 40
         skus = ",".join(item["skus"][0] for item in listing["items"])
