@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,7 +19,7 @@ from image_pipeline import ImageStore
 from image_pipeline.routes import image
 from storefront.edge import PageEdgeMiddleware
 from storefront.pages.common import ERROR_HANDLERS
-from storefront.pages.content import content_page, healthz, regions, root
+from storefront.pages.content import content_page, healthz, metrics, regions, root
 from storefront.pages.listing import category, home, search
 from storefront.pages.product import product
 from storefront.render import create_environment
@@ -27,6 +29,8 @@ from storefront.upstreams import Upstreams
 
 def create_app(settings: OriginSettings | None = None) -> Litestar:
     settings = settings or Settings.from_env().origin
+    # httpx logs every request at INFO; on the hot path of every page that is noise and CPU.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -35,6 +39,7 @@ def create_app(settings: OriginSettings | None = None) -> Litestar:
             app.state.upstreams = Upstreams(client, settings)
             app.state.cms = CmsClient(client, settings.cms_url, fresh_ttl=settings.cms_cache_ttl)
             app.state.page_cache = PageCache(settings.page_cache_bytes) if settings.page_cache else None
+            app.state.counters = Counter()
             try:
                 yield
             finally:
@@ -42,7 +47,7 @@ def create_app(settings: OriginSettings | None = None) -> Litestar:
                     await app.state.page_cache.drain()
 
     return Litestar(
-        route_handlers=[root, healthz, regions, home, category, product, search, content_page, image],
+        route_handlers=[root, healthz, metrics, regions, home, category, product, search, content_page, image],
         lifespan=[lifespan],
         state=State(
             {

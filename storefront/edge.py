@@ -160,13 +160,17 @@ class PageEdgeMiddleware:
             await self.app(scope, receive, send)
             return
         query = canonical_query(scope.get("query_string", b""), opt.get("query", ()))
-        cache: PageCache | None = scope["app"].state.get("page_cache")
+        state = scope["app"].state
+        state.counters["page_requests"] += 1
+        cache: PageCache | None = state.get("page_cache")
         if cache is None:
+            state.counters["renders"] += 1
             await send_page(scope, send, await _render(self.app, _render_scope(scope, query)), "PASS")
             return
         cache_key = f"{scope['path']}?{query}"
 
         async def render() -> CachedPage:
+            state.counters["renders"] += 1
             return await _render(self.app, _render_scope(scope, query))
 
         page, outcome = await cache.get_or_render(cache_key, render)

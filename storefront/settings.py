@@ -73,6 +73,7 @@ class OriginSettings:
     cms_url: str
     checkout_url: str
     regions: RegionCatalogue
+    admin_token: str = ""
     images_dir: Path = Path("var/images")
     templates_dir: Path = Path(__file__).resolve().parent.parent / "templates"
     # Per-upstream read budgets in seconds: past it, optional data is dropped and critical data fails.
@@ -163,6 +164,7 @@ class Settings:
                 cms_url=urls["cms"],
                 checkout_url=urls["checkout"],
                 regions=regions,
+                admin_token=admin_token,
                 images_dir=data_dir / "images",
                 catalog_timeout=_float(env, "CATALOG_TIMEOUT", 1.0),
                 pricing_timeout=_float(env, "PRICING_TIMEOUT", 0.5),

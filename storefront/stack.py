@@ -50,30 +50,41 @@ class _Child:
     process: subprocess.Popen[bytes]
 
 
-def _wait_healthy(child: _Child, deadline: float) -> None:
+def spawn(name: str, env: dict[str, str] | None = None, *, quiet: bool = False) -> subprocess.Popen[bytes]:
+    """Start `storefront serve NAME` as a child process in its own session (Ctrl-C reaches only us)."""
+    return subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
+        [sys.executable, "-m", "storefront", "serve", name],
+        env=env if env is not None else os.environ.copy(),
+        start_new_session=True,
+        stdout=subprocess.DEVNULL if quiet else None,
+    )
+
+
+def wait_healthy(name: str, url: str, process: subprocess.Popen[bytes], deadline: float) -> None:
     while time.monotonic() < deadline:
-        if child.process.poll() is not None:
-            raise RuntimeError(f"{child.name} exited with {child.process.returncode} while starting")
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited with {process.returncode} while starting")
         try:
-            if httpx.get(f"{child.url}/healthz", timeout=1.0).status_code == 200:
+            if httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
-    raise RuntimeError(f"{child.name} did not become healthy at {child.url}")
+    raise RuntimeError(f"{name} did not become healthy at {url}")
 
 
-def _stop(children: Sequence[_Child], grace: float = 10.0) -> None:
-    for child in children:
-        if child.process.poll() is None:
-            child.process.send_signal(signal.SIGTERM)
+def stop(processes: Sequence[subprocess.Popen[bytes]], grace: float = 10.0) -> None:
+    """SIGTERM everything, then SIGKILL whatever has not exited after `grace` seconds."""
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
     deadline = time.monotonic() + grace
-    for child in children:
+    for process in processes:
         try:
-            child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            child.process.kill()
-            child.process.wait()
+            process.kill()
+            process.wait()
 
 
 def run_stack(settings: Settings, names: Sequence[str] = tuple(SERVICES), *, startup_timeout: float = 30.0) -> int:
@@ -88,15 +99,10 @@ def run_stack(settings: Settings, names: Sequence[str] = tuple(SERVICES), *, sta
     children: list[_Child] = []
     try:
         for name in names:
-            process = subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
-                [sys.executable, "-m", "storefront", "serve", name],
-                env=os.environ.copy(),
-                start_new_session=True,  # Ctrl-C reaches us only; we stop the children in order
-            )
-            children.append(_Child(name, service_url(settings, name), process))
+            children.append(_Child(name, service_url(settings, name), spawn(name)))
         deadline = time.monotonic() + startup_timeout
         for child in children:
-            _wait_healthy(child, deadline)
+            wait_healthy(child.name, child.url, child.process, deadline)
         _print_urls(settings, children)
         while not stop_requested:
             dead = next((c for c in children if c.process.poll() is not None), None)
@@ -110,7 +116,7 @@ def run_stack(settings: Settings, names: Sequence[str] = tuple(SERVICES), *, sta
         print(f"could not start the stack: {exc}", file=sys.stderr)
         return 1
     finally:
-        _stop(children)
+        stop([c.process for c in children])
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 

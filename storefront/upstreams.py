@@ -56,6 +56,17 @@ class Upstreams:
         load.keys.add(k.product(product["id"]), k.category(product["category"]))
         return product
 
+    async def related(self, load: PageLoad, region: str, slug: str, limit: int) -> list[dict[str, Any]]:
+        data = await load.read(
+            "catalog-related",
+            self._settings.catalog_timeout,
+            lambda: self._get(
+                "catalog", f"{self._settings.catalog_url}/products/{slug}/related", {"region": region, "limit": limit}
+            ),
+        )
+        load.keys.add(*(k.product(item["id"]) for item in data["items"]))
+        return data["items"]
+
     async def products(self, load: PageLoad, name: str, params: Mapping[str, Any]) -> dict[str, Any]:
         listing = await load.read(
             name,

@@ -20,6 +20,7 @@ from backends.catalog.service import (
     category_tree,
     get_product,
     list_products,
+    related_products,
     set_stock,
     update_product,
 )
@@ -69,6 +70,15 @@ def _price(raw: str | None, field: str, currency: str) -> int | None:
     if minor < 0:
         raise invalid(field, "must not be negative")
     return minor
+
+
+def _ref(ref: str) -> tuple[int | None, str | None]:
+    """A product reference is a numeric id or a slug."""
+    if ref.isdigit() and len(ref) <= 12:
+        return int(ref), None
+    if SLUG.match(ref) and len(ref) <= 120:
+        return None, ref
+    raise invalid("ref", "must be a numeric product id or a lowercase slug", source="path")
 
 
 class ProductUpdate(msgspec.Struct, forbid_unknown_fields=True):
@@ -166,6 +176,30 @@ class CatalogController(Controller):
         if found is None:
             raise NotFoundException(detail=f"No product {ref!r}.")
         return found
+
+    @get("/products/{ref:str}/related")
+    async def related(
+        self,
+        state: State,
+        db_session: AsyncSession,
+        ref: str,
+        region: Annotated[str, Parameter(max_length=16)],
+        limit: Annotated[int, Parameter(ge=1, le=24)] = 4,
+    ) -> dict[str, Any]:
+        """Products to show beside this one, in one call (a product page must not chain catalog reads)."""
+        region_of(state, region)
+        product_id, slug = _ref(ref)
+        items = await related_products(
+            db_session,
+            ref_id=product_id,
+            ref_slug=slug,
+            region=region,
+            limit=limit,
+            low_threshold=state.settings.low_stock_threshold,
+        )
+        if items is None:
+            raise NotFoundException(detail=f"No product {ref!r}.")
+        return {"items": items}
 
     @patch("/admin/products/{product_id:int}", guards=[require_token])
     async def update(self, db_session: AsyncSession, product_id: int, data: ProductUpdate) -> dict[str, Any]:

@@ -309,6 +309,32 @@ async def get_product(
     }
 
 
+async def related_products(
+    session: AsyncSession, *, ref_id: int | None, ref_slug: str | None, region: str, limit: int, low_threshold: int
+) -> list[dict[str, Any]] | None:
+    """In-stock products from the same category as the given one (newest first), excluding itself."""
+    stmt = select(Product.id, Product.category_id)
+    stmt = stmt.where(Product.id == ref_id) if ref_id is not None else stmt.where(Product.slug == ref_slug)
+    found = (await session.execute(stmt)).first()
+    if found is None:
+        return None
+    query = ProductQuery(region=region, in_stock=True, page_size=limit + 1, sort="newest")
+    where = [*_conditions(query, [found.category_id], None), Product.id != found.id]
+    products = (
+        await session.scalars(
+            select(Product)
+            .where(*where)
+            .order_by(Product.created_at.desc(), Product.id.desc())
+            .limit(limit)
+            .options(selectinload(Product.category))
+        )
+    ).all()
+    ids = [p.id for p in products]
+    stock = await stock_by_product(session, ids, region)
+    skus = await _skus_by_product(session, ids)
+    return [_summary(p, stock.get(p.id, 0), None, skus.get(p.id, []), low_threshold) for p in products]
+
+
 async def _category_path(session: AsyncSession, category_id: int) -> list[dict[str, str]]:
     rows = {
         r.id: r

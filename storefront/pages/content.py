@@ -7,6 +7,7 @@ from typing import Any
 from litestar import Request, Response, get
 from litestar.response import Redirect
 
+from backends.common.auth import require_token
 from backends.common.validation import SLUG
 from cache import keys as k
 from cms_client import CmsClient
@@ -74,3 +75,15 @@ async def root(request: Request[Any, Any, Any]) -> Redirect:
 @get("/healthz", name="healthz")
 async def healthz() -> dict[str, str]:
     return {"status": "ok", "service": "origin"}
+
+
+@get("/internal/metrics", name="metrics", guards=[require_token])
+async def metrics(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """The origin's own counters (page requests, renders, page cache outcomes), for load tests and operators."""
+    state = request.app.state
+    cache = state.page_cache
+    return {
+        "counters": dict(state.counters),
+        "page_cache": None if cache is None else {**cache.stats, "entries": len(cache), "bytes": cache.bytes_used},
+        "cms_served_stale": state.cms.served_stale,
+    }

@@ -88,11 +88,16 @@ async def _listing_with_prices(
     listing = await up.products(load, name, params)
     skus = [sku for item in listing["items"] for sku in item["skus"]]
     quote = await up.prices(load, f"{name}-prices", shop.region.code, skus)
-    for item in listing["items"]:
+    attach_prices(listing["items"], quote)
+    return listing
+
+
+def attach_prices(items: list[dict[str, Any]], quote: dict[str, Any]) -> None:
+    """Give each product card its lowest current price, and say whether its variants differ ("from")."""
+    for item in items:
         finals = [quote["prices"][s] for s in item["skus"] if s in quote["prices"]]
         item["price"] = min(finals, key=lambda line: line["final_minor"]) if finals else None
         item["varied_prices"] = len({line["final_minor"] for line in finals}) > 1
-    return listing
 
 
 @get("/{region:str}/{lang:str}/", opt={"page": True, "query": ()}, name="home")

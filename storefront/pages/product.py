@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from litestar import Request, Response, get
@@ -20,35 +19,28 @@ from storefront.pages.common import (
     shop_for,
     upstreams,
 )
-from storefront.pages.listing import _listing_with_prices, _upstream_failure
+from storefront.pages.listing import _upstream_failure, attach_prices
 from storefront.render import page_response
 
 RELATED = 4
 
 
-async def _product_with_prices(
-    request: Request[Any, Any, Any], load: PageLoad, shop: Shop, product_read: asyncio.Task[Any]
-) -> Any:
-    product = await product_read
-    quote = await upstreams(request).prices(load, "pricing", shop.region.code, [v["sku"] for v in product["variants"]])
+async def _product_with_prices(request: Request[Any, Any, Any], load: PageLoad, shop: Shop, slug: str) -> Any:
+    up = upstreams(request)
+    product = await up.product(load, shop.region.code, slug)
+    quote = await up.prices(load, "pricing", shop.region.code, [v["sku"] for v in product["variants"]])
     for variant in product["variants"]:
         variant["price"] = quote["prices"].get(variant["sku"])
     return product
 
 
-async def _related(request: Request[Any, Any, Any], load: PageLoad, shop: Shop, product_read: asyncio.Task[Any]) -> Any:
-    """Other products of the same category: starts as soon as the product read tells the category."""
-    product = await asyncio.shield(product_read)
-    slug = product["slug"]
-    params = {
-        "region": shop.region.code,
-        "category": product["category"],
-        "page_size": RELATED + 1,
-        "facets": "false",
-        "in_stock": "true",
-    }
-    listing = await _listing_with_prices(request, load, shop, "catalog-related", params)
-    return [item for item in listing["items"] if item["slug"] != slug][:RELATED]
+async def _related(request: Request[Any, Any, Any], load: PageLoad, shop: Shop, slug: str) -> Any:
+    """Other products of the same category, priced: one catalog read and one pricing read."""
+    up = upstreams(request)
+    items = await up.related(load, shop.region.code, slug, RELATED)
+    quote = await up.prices(load, "pricing-related", shop.region.code, [s for item in items for s in item["skus"]])
+    attach_prices(items, quote)
+    return items
 
 
 @get("/{region:str}/{lang:str}/p/{slug:str}", opt={"page": True, "query": ()}, name="product")
@@ -57,13 +49,12 @@ async def product(request: Request[Any, Any, Any], region: str, lang: str, slug:
     if not SLUG.match(slug) or len(slug) > 120:
         raise PageError(404, "Product not found", "There is no product at this address.")
     load = new_load(shop, "product")
-    product_read = asyncio.ensure_future(upstreams(request).product(load, shop.region.code, slug))
     try:
         results = await load.gather(
-            {"product": _product_with_prices(request, load, shop, product_read)},
+            {"product": _product_with_prices(request, load, shop, slug)},
             {
                 **chrome_loads(request, load, shop),
-                "related": _related(request, load, shop, product_read),
+                "related": _related(request, load, shop, slug),
                 "promos": cms_read(request, load, shop, "cms-promos", type="promo", placement="product"),
             },
         )

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import pytest
 
+from storefront.stack import spawn, stop, wait_healthy
 from tests.conftest import free_port
 
 SERVICES = ("catalog", "pricing", "cms", "origin")
@@ -28,22 +28,11 @@ class Stack:
         return f"http://127.0.0.1:{self.ports[service]}"
 
     def start(self, service: str) -> None:
-        self.processes[service] = subprocess.Popen(
-            [sys.executable, "-m", "storefront", "serve", service], env=self.env, stdout=subprocess.DEVNULL
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url(service)}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise RuntimeError(f"{service} did not start")
+        self.processes[service] = spawn(service, self.env, quiet=True)
+        wait_healthy(service, self.url(service), self.processes[service], time.monotonic() + 30)
 
     def stop(self, service: str) -> None:
-        process = self.processes.pop(service)
-        process.terminate()
-        process.wait(timeout=15)
+        stop([self.processes.pop(service)])
 
 
 @pytest.fixture(scope="package")

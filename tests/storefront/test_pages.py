@@ -87,7 +87,7 @@ def test_product_page_carries_every_key_it_read(stack: Stack) -> None:
     assert 'fetchpriority="high"' in html and 'loading="lazy"' in html
     assert re.search(r'<img [^>]*width="\d+" height="\d+"', html.replace("\n", " "))
     timing = response.headers["server-timing"]
-    for name in ("catalog-product", "pricing", "cms-nav", "cms-promos", "render"):
+    for name in ("catalog-product", "catalog-related", "pricing", "cms-nav", "cms-promos", "render"):
         assert f"{name};dur=" in timing
 
 

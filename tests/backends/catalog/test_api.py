@@ -196,3 +196,13 @@ async def test_failed_write_rolls_back_its_event(seeded: Settings) -> None:
             assert stock is not None and stock.quantity >= 0
     finally:
         await db.dispose()
+
+
+async def test_related_products_in_one_call(client: AsyncTestClient[Any]) -> None:
+    product = (await client.get("/products/5", params={"region": "us"})).json()
+    related = (await client.get(f"/products/{product['slug']}/related", params={"region": "us", "limit": 3})).json()
+    assert 0 < len(related["items"]) <= 3
+    assert all(i["category"] == product["category"] and i["id"] != 5 for i in related["items"])
+    assert all(i["availability"] != "sold_out" for i in related["items"])
+    assert (await client.get("/products/99999/related", params={"region": "us"})).status_code == 404
+    assert (await client.get("/products/5/related", params={"region": "us", "limit": 500})).status_code == 422

@@ -1,0 +1,327 @@
+"""The benchmark harness: runs every benchmark on loopback and rewrites BENCHMARKS.md.
+
+    python -m loadtests.bench            # full run (a few minutes)
+    python -m loadtests.bench --quick    # tiny sizes, for CI: proves the harness still works
+
+Each figure that has a baseline is a ratio measured side by side in the same run (the machines are
+shared and noisy, so absolute numbers move between runs; ratios much less).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+
+import httpx
+
+from storefront.stack import spawn, stop, wait_healthy
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "bench-admin"  # noqa: S105 - a throwaway token for processes this harness starts and stops
+DELAYS = {"cms": 0.120, "catalog": 0.060, "pricing": 0.040}
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Cluster:
+    """Child processes of one benchmark run; everything is stopped at the end, whatever happens."""
+
+    data_dir: Path
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    backends: dict[str, str] = field(default_factory=dict)
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("STOREFRONT_")}
+        env |= {"STOREFRONT_DATA_DIR": str(self.data_dir), "STOREFRONT_ADMIN_TOKEN": TOKEN}
+        env |= {f"STOREFRONT_{name.upper()}_URL": url for name, url in self.backends.items()}
+        return env | extra
+
+    def _wait(self, name: str, url: str, process: subprocess.Popen[bytes]) -> str:
+        self.processes[url] = process
+        wait_healthy(name, url, process, time.monotonic() + 60)
+        return url
+
+    def start_backends(self) -> None:
+        for name in ("catalog", "pricing", "cms"):
+            self.backends[name] = f"http://127.0.0.1:{free_port()}"
+        for name in ("catalog", "pricing", "cms"):
+            self._wait(name, self.backends[name], spawn(name, self.env(), quiet=True))
+
+    def origin(self, **extra: str) -> str:
+        url = f"http://127.0.0.1:{free_port()}"
+        return self._wait("origin", url, spawn("origin", self.env(STOREFRONT_ORIGIN_URL=url, **extra), quiet=True))
+
+    def proxy(self, target: str, delay: float) -> str:
+        port = free_port()
+        cmd = [sys.executable, "-m", "loadtests.delay_proxy", "--port", str(port), "--target", target]
+        process = subprocess.Popen([*cmd, "--delay", str(delay)], env=self.env(), start_new_session=True)  # noqa: S603
+        return self._wait("proxy", f"http://127.0.0.1:{port}", process)
+
+    def bare(self, slug: str, **extra: str) -> str:
+        port = free_port()
+        cmd = [sys.executable, "-m", "uvicorn", "--factory", "loadtests.bare_render:create_app", "--port", str(port)]
+        env = self.env(BARE_RENDER_SLUG=slug, **extra)
+        process = subprocess.Popen([*cmd, "--log-level", "warning"], env=env, start_new_session=True)  # noqa: S603
+        return self._wait("bare", f"http://127.0.0.1:{port}", process)
+
+    def release(self, url: str) -> None:
+        """Stop the process serving `url` (benchmarks start their own origins and drop them after)."""
+        stop([self.processes.pop(url)])
+
+    def close(self) -> None:
+        stop(list(self.processes.values()))
+
+
+def wrk(url: str, seconds: float, connections: int = 16) -> float:
+    """Requests per second from `wrk` (one thread), which fails the benchmark if any request errs."""
+    out = subprocess.run(  # noqa: S603
+        ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", url],  # noqa: S607
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 30,
+    ).stdout
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors:
+        raise RuntimeError(f"{url}: {errors.group(1)} failed responses under load")
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+
+
+def latencies(url: str, count: int, slowest_reads: list[float] | None = None) -> list[float]:
+    """Sequential request latencies in ms; also collects each page's slowest upstream read (Server-Timing)."""
+    times = []
+    with httpx.Client(timeout=30) as client:
+        client.get(url)  # warm connections and template caches
+        for _ in range(count):
+            started = time.perf_counter()
+            response = client.get(url)
+            times.append((time.perf_counter() - started) * 1000)
+            if response.status_code != 200:
+                raise RuntimeError(f"{url}: HTTP {response.status_code}")
+            if slowest_reads is not None:
+                reads = re.findall(r"([\w-]+);dur=([\d.]+)", response.headers.get("server-timing", ""))
+                slowest_reads.append(max(float(ms) for name, ms in reads if name != "render"))
+    return times
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def product_slugs(cluster: Cluster, count: int) -> list[str]:
+    items = httpx.get(f"{cluster.backends['catalog']}/products", params={"region": "us", "page_size": count}).json()
+    return [item["slug"] for item in items["items"]]
+
+
+@contextmanager
+def delayed_upstreams(cluster: Cluster, delays: dict[str, float]) -> Iterator[dict[str, str]]:
+    urls = {name: cluster.proxy(cluster.backends[name], delay) for name, delay in delays.items()}
+    try:
+        yield {f"STOREFRONT_{name.upper()}_URL": url for name, url in urls.items()}
+    finally:
+        for url in urls.values():
+            cluster.release(url)
+
+
+def bench_parallel(cluster: Cluster, quick: bool) -> list[str]:
+    count = 10 if quick else 60
+    slug = product_slugs(cluster, 1)[0]
+    no_caches = {"STOREFRONT_PAGE_CACHE": "off", "STOREFRONT_CMS_CACHE_TTL": "0"}
+    with delayed_upstreams(cluster, DELAYS) as upstream_env:
+        origin = cluster.origin(**upstream_env, **no_caches)
+        observed: list[float] = []
+        page = latencies(f"{origin}/us/en/p/{slug}", count, observed)
+        cluster.release(origin)
+    with delayed_upstreams(cluster, {**DELAYS, "cms": 30.0}) as upstream_env:
+        origin = cluster.origin(**upstream_env, **no_caches, STOREFRONT_CMS_TIMEOUT="0.3")
+        hung = latencies(f"{origin}/us/en/p/{slug}", max(5, count // 3))
+        cluster.release(origin)
+    slowest = max(DELAYS.values()) * 1000
+    sequential = sum(DELAYS.values()) * 1000
+    median = statistics.median(page)
+    slowest_read = statistics.median(observed)
+    return [
+        "## Parallel page loading",
+        "",
+        f"Product page, page cache off, delays injected in front of each upstream by `loadtests/delay_proxy.py` "
+        f"(CMS {DELAYS['cms'] * 1000:.0f} ms, catalog {DELAYS['catalog'] * 1000:.0f} ms, pricing "
+        f"{DELAYS['pricing'] * 1000:.0f} ms); {count} sequential requests.",
+        "",
+        "| figure | value |",
+        "|---|---|",
+        f"| median latency | {median:.1f} ms |",
+        f"| p95 latency | {pct(page, 0.95):.1f} ms |",
+        f"| slowest upstream read as the origin saw it (Server-Timing), median | {slowest_read:.1f} ms |",
+        f"| median page / slowest read | **{median / slowest_read:.2f}x** (target <= 1.15x) |",
+        f"| median page / injected slowest delay ({slowest:.0f} ms) | {median / slowest:.2f}x |",
+        f"| reading them one after another would take | >= {sequential:.0f} ms |",
+        f"| CMS hanging (30 s), CMS budget 300 ms: median / max | {statistics.median(hung):.1f} ms / "
+        f"{max(hung):.1f} ms (target <= 320 ms) |",
+        "",
+    ]
+
+
+def bench_render(cluster: Cluster, quick: bool) -> list[str]:
+    seconds = 1 if quick else 5
+    slug = product_slugs(cluster, 1)[0]
+    cached = {"STOREFRONT_UPSTREAM_CACHE_TTL": "3600", "STOREFRONT_CMS_CACHE_TTL": "3600"}
+    origin = cluster.origin(STOREFRONT_PAGE_CACHE="off", **cached)
+    bare = cluster.bare(slug)
+    page, baseline = f"{origin}/us/en/p/{slug}", f"{bare}/bare"
+    httpx.get(page)
+    ours, theirs = [], []
+    for _ in range(1 if quick else 3):  # interleaved, so drift on a shared machine hits both alike
+        theirs.append(wrk(baseline, seconds))
+        ours.append(wrk(page, seconds))
+    cluster.release(origin)
+    cluster.release(bare)
+    ratio = statistics.median(ours) / statistics.median(theirs)
+    return [
+        "## Rendering",
+        "",
+        f"One uvicorn worker each, upstream data cached in the origin, page cache off; `wrk -t1 -c16 -d{seconds}s`, "
+        "runs interleaved, medians shown. The baseline is a bare Litestar handler rendering the same `product.html` "
+        "from a fixed context (`loadtests/bare_render.py`).",
+        "",
+        "| server | product pages/s |",
+        "|---|---|",
+        f"| storefront origin (loader, keys, ETag, brotli) | {statistics.median(ours):.0f} |",
+        f"| bare handler, same template | {statistics.median(theirs):.0f} |",
+        f"| ratio | **{ratio:.2f}** (target >= 0.5) |",
+        "",
+    ]
+
+
+def bench_page_cache(cluster: Cluster, quick: bool) -> list[str]:
+    seconds = 1 if quick else 5
+    slugs = product_slugs(cluster, 3)
+    origin = cluster.origin(STOREFRONT_PAGE_CACHE="on")
+    warm = f"{origin}/us/en/p/{slugs[0]}"
+    httpx.get(warm)
+    hits = statistics.median([wrk(warm, seconds) for _ in range(1 if quick else 3)])
+    bare = cluster.bare(slugs[0])
+    bare_rps = wrk(f"{bare}/bare", seconds)
+    cluster.release(bare)
+    cluster.release(origin)
+
+    concurrent = 20 if quick else 100
+    with delayed_upstreams(cluster, DELAYS) as upstream_env:
+        origin = cluster.origin(STOREFRONT_PAGE_CACHE="on", STOREFRONT_CMS_CACHE_TTL="0", **upstream_env)
+        metrics = f"{origin}/internal/metrics"
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        before = httpx.get(metrics, headers=auth).json()["counters"].get("renders", 0)
+
+        async def storm() -> list[int]:
+            limits = httpx.Limits(max_connections=concurrent)
+            async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+                url = f"{origin}/us/en/p/{slugs[1]}"
+                responses = await asyncio.gather(*(client.get(url) for _ in range(concurrent)))
+            return [r.status_code for r in responses]
+
+        statuses = asyncio.run(storm())
+        renders = httpx.get(metrics, headers=auth).json()["counters"].get("renders", 0) - before
+        cluster.release(origin)
+    return [
+        "## Origin page cache",
+        "",
+        "| figure | value |",
+        "|---|---|",
+        f"| cache hits/s, one worker (`wrk -t1 -c16 -d{seconds}s`) | {hits:.0f} |",
+        f"| bare template render/s in the same run | {bare_rps:.0f} |",
+        f"| hits / bare render | {hits / bare_rps:.1f}x |",
+        f"| {concurrent} concurrent requests for one cold page (upstreams delayed as above) | "
+        f"{renders} render(s), {statuses.count(200)} x 200 |",
+        "",
+    ]
+
+
+BENCHMARKS: dict[str, Callable[[Cluster, bool], list[str]]] = {
+    "parallel": bench_parallel,
+    "render": bench_render,
+    "page-cache": bench_page_cache,
+}
+
+
+def machine() -> list[str]:
+    mem = next(
+        (line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")), "0"
+    )
+    packages = ", ".join(f"{p} {version(p)}" for p in ("litestar", "jinja2", "httpx", "sqlalchemy", "pillow", "brotli"))
+    return [
+        f"- Machine: {os.cpu_count()} cores, {int(mem) / 1024 / 1024:.0f} GiB, {platform.platform()}",
+        f"- Python {platform.python_version()}; {packages}",
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, to check the harness (CI)")
+    parser.add_argument("--only", choices=sorted(BENCHMARKS), action="append", help="run only these")
+    parser.add_argument("--output", type=Path, default=ROOT / "BENCHMARKS.md")
+    args = parser.parse_args(argv)
+    command = (
+        "python -m loadtests.bench"
+        + (" --quick" if args.quick else "")
+        + "".join(f" --only {o}" for o in args.only or ())
+    )
+    if shutil.which("wrk") is None:
+        parser.error("the harness measures throughput with wrk: apt-get install wrk")
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="storefront-bench-") as tmp:
+        cluster = Cluster(data_dir=Path(tmp))
+        try:
+            subprocess.run(  # noqa: S603 - our own interpreter and module
+                [sys.executable, "-m", "storefront", "seed", "--products", "60" if args.quick else "300"],
+                env=cluster.env(),
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+            cluster.start_backends()
+            sections: list[str] = []
+            for name in args.only or BENCHMARKS:
+                print(f"running {name}…", flush=True)
+                sections += BENCHMARKS[name](cluster, args.quick)
+        finally:
+            cluster.close()
+    header = [
+        "# Benchmarks",
+        "",
+        "Written by the benchmark harness; this file is the only place performance figures are claimed.",
+        "",
+        f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {time.monotonic() - started:.0f} s",
+        f"- Command: `{command}`",
+        *machine(),
+        "- Everything ran on loopback on this one machine (load generator included).",
+        "",
+    ]
+    text = "\n".join(header + sections)
+    args.output.write_text(text, encoding="utf-8")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
