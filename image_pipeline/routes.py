@@ -1,15 +1,20 @@
-"""`GET /img/{sha256}/{width}.{avif|webp|jpg}`: immutable variant URLs; anything off the ladder is a 404."""
+"""Image HTTP routes: immutable variants by content hash, and the authenticated upload of originals."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
-from litestar import Request, Response, get
-from litestar.exceptions import NotFoundException
+from litestar import Request, Response, get, post
+from litestar.background_tasks import BackgroundTask
+from litestar.exceptions import ClientException, NotFoundException
 from litestar.response import File
 
-from image_pipeline.store import ImageStore, UnknownImage
+from backends.common.auth import require_token
+from backends.common.problems import problem
+from image_pipeline.ingest import MAX_UPLOAD_BYTES
+from image_pipeline.store import EAGER_WIDTHS, ImageStore, UnknownImage
 from image_pipeline.variants import FORMATS, LADDER, BadImage
 
 _FILE = re.compile(r"^(\d{2,4})\.(avif|webp|jpg)$")
@@ -18,6 +23,7 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 
 @get("/img/{digest:str}/{name:str}", name="image")
 async def image(request: Request[Any, Any, Any], digest: str, name: str) -> Response[Any]:
+    """`/img/{sha256}/{width}.{avif|webp|jpg}`: widths off the ladder, unknown formats or hashes are 404."""
     match = _FILE.match(name)
     if match is None or int(match.group(1)) not in LADDER:
         raise NotFoundException(detail=f"Variants are {', '.join(map(str, LADDER))} wide, as avif, webp or jpg.")
@@ -32,5 +38,33 @@ async def image(request: Request[Any, Any, Any], digest: str, name: str) -> Resp
         content_disposition_type="inline",
         media_type=FORMATS[fmt],
         etag=None,
-        headers={"Cache-Control": IMMUTABLE, "ETag": f'"{digest[:16]}-{width}-{fmt}"'},
+        headers={"Cache-Control": IMMUTABLE, "ETag": f'"{digest[:32]}-{width}-{fmt}"'},
     )
+
+
+@post("/admin/images", guards=[require_token], request_max_body_size=MAX_UPLOAD_BYTES, name="upload-image")
+async def upload(request: Request[Any, Any, Any]) -> Response[Any]:
+    """Ingest an original (the raw bytes as the body); 201 when new, 200 when it was already stored."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if not (content_type.startswith("image/") or content_type == "application/octet-stream"):
+        return problem(415, "Unsupported media type", "Send the image bytes with an image/* content type.")
+    try:
+        data = await request.body()
+    except ClientException as exc:
+        return problem(exc.status_code, "Upload refused", f"Originals are at most {MAX_UPLOAD_BYTES >> 20} MB.")
+    if not data:
+        return problem(
+            422, "Invalid image", "The body is empty.", **{"invalid-params": [{"name": "body", "reason": "empty"}]}
+        )
+    store: ImageStore = request.app.state.images
+    try:
+        record, created = await asyncio.to_thread(store.ingest, data)
+    except BadImage as exc:
+        return problem(422, "Invalid image", str(exc), **{"invalid-params": [{"name": "body", "reason": str(exc)}]})
+    body = {
+        **record.as_dict(),
+        "variants": {fmt: f"/img/{record.hash}/{{width}}.{fmt}" for fmt in FORMATS},
+    }
+    # The common widths are made after the answer is sent; the rest on first request.
+    eager = BackgroundTask(asyncio.to_thread, store.build, record.hash, EAGER_WIDTHS) if created else None
+    return Response(body, status_code=201 if created else 200, background=eager)

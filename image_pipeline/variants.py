@@ -1,77 +1,143 @@
-"""Decoding an original once and encoding one variant: orientation, sRGB, no metadata, alpha where allowed."""
+"""Decoding an original and encoding variants: orientation, sRGB, 8-bit, no metadata, alpha where allowed."""
 
 from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from PIL import Image, ImageCms, ImageOps
 
 LADDER = (160, 320, 480, 640, 960, 1280, 1600, 2048)
 FORMATS = {"avif": "image/avif", "webp": "image/webp", "jpg": "image/jpeg"}
-MAX_PIXELS = 50_000_000
-# Quality/speed per format; AVIF speed 6 is ~5x faster than speed 4 at nearly the same size (field notes).
-ENCODE = {
-    "avif": {"format": "AVIF", "quality": 55, "speed": 6},
-    "webp": {"format": "WEBP", "quality": 75, "method": 4},
-    "jpg": {"format": "JPEG", "quality": 80, "optimize": True, "progressive": True},
-}
-_SRGB = ImageCms.createProfile("sRGB")
-_ROTATED = {5, 6, 7, 8}  # EXIF orientations that swap width and height
+MAX_PIXELS = 40_000_000  # about 8000 x 5000; a decoded RGBA original stays under 160 MB
+
+
+@dataclass(frozen=True, slots=True)
+class Encoding:
+    """Encoder settings. Defaults chosen with `python -m loadtests.bench --only images` (BENCHMARKS.md):
+    WebP q80 and AVIF q64 score about what JPEG q80 scores on SSIMULACRA2 over the fixture photos, and
+    AVIF speed 6 is several times faster than speed 4 at nearly the same size."""
+
+    jpeg_quality: int = 80
+    webp_quality: int = 80
+    webp_method: int = 4
+    avif_quality: int = 64
+    avif_speed: int = 6
+
+    def options(self, fmt: str) -> dict[str, object]:
+        if fmt == "avif":
+            return {"format": "AVIF", "quality": self.avif_quality, "speed": self.avif_speed}
+        if fmt == "webp":
+            return {"format": "WEBP", "quality": self.webp_quality, "method": self.webp_method}
+        return {"format": "JPEG", "quality": self.jpeg_quality, "optimize": True, "progressive": True}
+
+
+DEFAULT_ENCODING = Encoding()
+_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+_SWAPS_AXES = {5, 6, 7, 8}  # EXIF orientations that rotate by 90 degrees
 
 
 class BadImage(ValueError):
-    pass
+    """The bytes are not an image we will serve (corrupt, truncated, animated, too large...)."""
 
 
-def _open(data: bytes) -> Image.Image:
+def open_image(data: bytes) -> Image.Image:
+    """Open without decoding; refuse decompression bombs from the header, before any pixels are read."""
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             image = Image.open(io.BytesIO(data))
         except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
-            raise BadImage("image is too large") from exc
+            raise BadImage("the image has too many pixels") from exc
         except Exception as exc:
-            raise BadImage("not a readable image") from exc
+            raise BadImage("not an image format we can read") from exc
     if image.width * image.height > MAX_PIXELS:
-        raise BadImage("image is too large")
+        raise BadImage(f"the image has more than {MAX_PIXELS // 1_000_000} million pixels")
+    if getattr(image, "n_frames", 1) > 1:
+        raise BadImage("animated images are not supported")
     return image
 
 
-def render_variant(data: bytes, width: int, fmt: str) -> bytes:
-    """One variant `width` pixels wide (never wider than the original) in `fmt`."""
-    image = _open(data)
+def display_size(image: Image.Image) -> tuple[int, int]:
+    """Width and height as shown, after EXIF orientation."""
     orientation = image.getexif().get(0x0112, 1)
-    display_width = image.height if orientation in _ROTATED else image.width
-    if width > display_width and width != LADDER[0]:
-        raise BadImage("wider than the original")  # the URL would promise pixels that do not exist
-    width = min(width, display_width)
-    scale = width / display_width
-    if image.format == "JPEG":
-        box = (round(image.width * scale), round(image.height * scale))
-        image.draft("RGB", box)  # decode at 1/2, 1/4 or 1/8 size when that is enough
+    return (image.height, image.width) if orientation in _SWAPS_AXES else (image.width, image.height)
+
+
+def decode(data: bytes, max_width: int | None = None) -> Image.Image:
+    """Decode once, as small as `max_width` allows (JPEG draft), upright, sRGB, 8-bit RGB or RGBA."""
+    image = open_image(data)
+    shown_width, _ = display_size(image)
+    if max_width and image.format == "JPEG" and max_width < shown_width:
+        scale = max_width / shown_width
+        image.draft("RGB", (max(1, round(image.width * scale)), max(1, round(image.height * scale))))
     try:
         image.load()
     except Exception as exc:
-        raise BadImage("image data is truncated or corrupt") from exc
-    image = ImageOps.exif_transpose(image)
+        raise BadImage("the image data is truncated or corrupt") from exc
     icc = image.info.get("icc_profile")
-    if icc:
+    image = ImageOps.exif_transpose(image)
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        image = image.convert("I").point(lambda v: v * (1 / 256)).convert("L")  # 16-bit to 8-bit, not clipped
+    elif image.mode == "F":
+        image = image.convert("L")
+    has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
+    if icc and image.mode in ("RGB", "RGBA", "CMYK"):
         try:
             source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-            mode = "RGBA" if image.mode in ("RGBA", "LA", "PA") else "RGB"
-            image = ImageCms.profileToProfile(image, source, _SRGB, outputMode=mode)
-        except ImageCms.PyCMSError:
+            image = ImageCms.profileToProfile(image, source, _SRGB, outputMode="RGBA" if has_alpha else "RGB")
+        except (ImageCms.PyCMSError, OSError):
             pass  # an unusable profile: treat the pixels as sRGB
-    has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
     image = image.convert("RGBA" if has_alpha else "RGB")
-    height = max(1, round(image.height * width / image.width))
-    if (width, height) != image.size:
-        image = image.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    image.info.clear()  # encoders embed whatever is left here (an ICC profile, EXIF): strip it all
+    return image
+
+
+def encode(image: Image.Image, fmt: str, encoding: Encoding = DEFAULT_ENCODING) -> bytes:
     if fmt == "jpg" and image.mode == "RGBA":
         flat = Image.new("RGB", image.size, (255, 255, 255))
         flat.paste(image, mask=image.getchannel("A"))
         image = flat
     out = io.BytesIO()
-    image.save(out, **ENCODE[fmt])  # no exif/icc/xmp passed: metadata is stripped
+    image.save(out, **encoding.options(fmt))  # nothing passed for exif/icc/xmp: metadata is stripped
     return out.getvalue()
+
+
+def resized(image: Image.Image, width: int) -> Image.Image:
+    if width >= image.width:
+        return image
+    height = max(1, round(image.height * width / image.width))
+    return image.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=3.0)
+
+
+def ladder_for(width: int, widths: Iterable[int] = LADDER) -> list[int]:
+    """The ladder widths an original this wide can fill; a tiny original still gets the smallest step."""
+    fitting = [w for w in widths if w <= width]
+    return fitting or [min(widths)]
+
+
+def render_variant(data: bytes, width: int, fmt: str, encoding: Encoding = DEFAULT_ENCODING) -> bytes:
+    """One variant. Widths wider than the original are refused: the URL would promise missing pixels."""
+    shown_width, _ = display_size(open_image(data))
+    if width not in ladder_for(shown_width):
+        raise BadImage("wider than the original")
+    return encode(resized(decode(data, max_width=width), width), fmt, encoding)
+
+
+def render_ladder(
+    data: bytes, widths: Iterable[int], formats: Iterable[str], encoding: Encoding = DEFAULT_ENCODING
+) -> dict[tuple[int, str], bytes]:
+    """Many variants from one decode: largest first, each step resized from the full decode."""
+    shown_width, _ = display_size(open_image(data))
+    wanted = sorted(set(ladder_for(shown_width)) & set(widths), reverse=True)
+    if not wanted:
+        return {}
+    base = decode(data, max_width=wanted[0])
+    out = {}
+    for width in wanted:
+        step = resized(base, width)
+        for fmt in formats:
+            out[(width, fmt)] = encode(step, fmt, encoding)
+    return out

@@ -16,7 +16,7 @@ from cache.page_cache import PageCache
 from cache.policy import CachePolicy
 from cms_client import CmsClient
 from image_pipeline import ImageStore
-from image_pipeline.routes import image
+from image_pipeline.routes import image, upload
 from storefront.edge import PageEdgeMiddleware
 from storefront.pages.common import ERROR_HANDLERS
 from storefront.pages.content import content_page, healthz, metrics, regions, root
@@ -46,16 +46,19 @@ def create_app(settings: OriginSettings | None = None) -> Litestar:
                 if app.state.page_cache is not None:
                     await app.state.page_cache.drain()
 
+    images = ImageStore(settings.images_dir, settings.image_encoding)
+    templates = create_environment(settings.templates_dir)
+    templates.globals["image_record"] = images.record
     return Litestar(
-        route_handlers=[root, healthz, metrics, regions, home, category, product, search, content_page, image],
+        route_handlers=[root, healthz, metrics, regions, home, category, product, search, content_page, image, upload],
         lifespan=[lifespan],
         state=State(
             {
                 "settings": settings,
-                "templates": create_environment(settings.templates_dir),
+                "templates": templates,
                 "policy": CachePolicy(ttl=settings.page_ttl),
                 "page_cache": None,
-                "images": ImageStore(settings.images_dir),
+                "images": images,
             }
         ),
         middleware=[DefineMiddleware(PageEdgeMiddleware)],

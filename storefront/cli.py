@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from storefront.settings import Settings
 from storefront.stack import SERVICES, run_stack, serve
@@ -45,6 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--seed", type=int, default=42)
     seed.add_argument("--reset", action="store_true", help="drop and recreate the tables first")
 
+    images = commands.add_parser("images", help="the image pipeline")
+    image_commands = images.add_subparsers(dest="images_command", required=True)
+    ingest = image_commands.add_parser("ingest", help="store every image in a folder (and its common variants)")
+    ingest.add_argument("directory", type=Path)
+    ingest.add_argument("--no-eager", action="store_true", help="skip making the common widths now")
+    image_commands.add_parser("build", help="make every missing variant of every stored original")
+
     run = commands.add_parser("serve", help="run one service in the foreground")
     run.add_argument("service", choices=sorted(SERVICES))
     return parser
@@ -59,6 +67,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command == "seed":
         return _seed(settings, args.products, args.seed, args.reset)
+    if args.command == "images":
+        from image_pipeline.cli import build_all, ingest_dir
+        from image_pipeline.store import ImageStore
+
+        store = ImageStore(settings.origin.images_dir, settings.origin.image_encoding)
+        if args.images_command == "ingest":
+            if not args.directory.is_dir():
+                print(f"{args.directory} is not a folder", file=sys.stderr)
+                return 2
+            return ingest_dir(store, args.directory, eager=not args.no_eager)
+        return build_all(store)
     if args.command == "serve":
         serve(settings, args.service)
         return 0

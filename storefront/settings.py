@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from edge_config import RegionCatalogue, load_regions
+from image_pipeline.variants import Encoding
 
 ENV_PREFIX = "STOREFRONT_"
 _DEV_TOKEN_PREFIX = "dev-"  # noqa: S105 - marks development defaults, not a secret
@@ -75,6 +76,7 @@ class OriginSettings:
     regions: RegionCatalogue
     admin_token: str = ""
     images_dir: Path = Path("var/images")
+    image_encoding: Encoding = field(default_factory=Encoding)
     templates_dir: Path = Path(__file__).resolve().parent.parent / "templates"
     # Per-upstream read budgets in seconds: past it, optional data is dropped and critical data fails.
     catalog_timeout: float = 1.0
@@ -166,6 +168,12 @@ class Settings:
                 regions=regions,
                 admin_token=admin_token,
                 images_dir=data_dir / "images",
+                image_encoding=Encoding(
+                    jpeg_quality=_int(env, "JPEG_QUALITY", 80),
+                    webp_quality=_int(env, "WEBP_QUALITY", 80),
+                    avif_quality=_int(env, "AVIF_QUALITY", 64),
+                    avif_speed=_int(env, "AVIF_SPEED", 6),
+                ),
                 catalog_timeout=_float(env, "CATALOG_TIMEOUT", 1.0),
                 pricing_timeout=_float(env, "PRICING_TIMEOUT", 0.5),
                 cms_timeout=_float(env, "CMS_TIMEOUT", 0.3),

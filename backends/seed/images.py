@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import random
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter
+
+from image_pipeline.store import ImageStore
 
 WIDTH, HEIGHT = 1600, 1200
 
@@ -32,18 +33,12 @@ def render(rng: random.Random, hue: tuple[int, int, int]) -> bytes:
 
 
 def write_originals(directory: Path, count: int, seed: int) -> list[dict[str, int | str]]:
-    """Write `count` originals named by their SHA-256; returns their references."""
-    directory.mkdir(parents=True, exist_ok=True)
+    """Ingest `count` generated originals into the image store at `directory`; returns their references."""
+    store = ImageStore(directory)
     rng = random.Random(seed)
     refs = []
     for _ in range(count):
         hue = (rng.randint(40, 220), rng.randint(40, 220), rng.randint(40, 220))
-        data = render(rng, hue)
-        digest = hashlib.sha256(data).hexdigest()
-        path = directory / f"{digest}.jpg"
-        if not path.exists():
-            tmp = path.with_suffix(".tmp")
-            tmp.write_bytes(data)
-            tmp.replace(path)
-        refs.append({"hash": digest, "width": WIDTH, "height": HEIGHT})
+        record, _ = store.ingest(render(rng, hue))
+        refs.append({"hash": record.hash, "width": record.width, "height": record.height})
     return refs

@@ -71,7 +71,7 @@ async def seed_all(
         if not any(empty.values()):
             return SeedReport(False, 0, 0, 0, 0, time.perf_counter() - started)
 
-        originals = write_originals(settings.data_dir / "images" / "originals", images, seed)
+        originals = write_originals(settings.data_dir / "images", images, seed)
         data = build(products=products, seed=seed, regions=settings.regions, images=originals, now=utcnow())
 
         if empty["pricing"]:

@@ -110,6 +110,6 @@ def test_seed_is_deterministic_and_idempotent(tmp_path: Path) -> None:
     assert "seeded 20 products" in run(tmp_path / "a", "--seed", "9")
     assert "already seeded" in run(tmp_path / "a", "--seed", "9")
     run(tmp_path / "b", "--seed", "9")
-    originals_a = sorted(p.name for p in (tmp_path / "a" / "images" / "originals").iterdir())
-    originals_b = sorted(p.name for p in (tmp_path / "b" / "images" / "originals").iterdir())
+    originals_a = sorted(p.name for p in (tmp_path / "a" / "images" / "originals").glob("*.jpg"))
+    originals_b = sorted(p.name for p in (tmp_path / "b" / "images" / "originals").glob("*.jpg"))
     assert originals_a == originals_b and len(originals_a) == 24

@@ -227,3 +227,31 @@ def test_images_are_immutable_variants_and_refuse_everything_else(stack: Stack) 
         f"/img/{digest}/4096.jpg",
     ):
         assert get(stack, bad).status_code == 404, bad
+
+
+def test_image_upload_through_the_api(stack: Stack, tmp_path: Any) -> None:
+    from pathlib import Path
+
+    from tests.image_pipeline.conftest import FIXTURES
+
+    photo = Path(FIXTURES) / "rocket.jpg"
+    if not photo.exists():
+        pytest.skip("fixture images not available")
+    url = f"{stack.url('origin')}/admin/images"
+    image_headers = {"Content-Type": "image/jpeg"}
+    data = photo.read_bytes()
+    assert httpx.post(url, content=data, headers=image_headers).status_code == 401
+    refused = httpx.post(url, content=b"not an image", headers={**ADMIN, **image_headers})
+    assert refused.status_code == 422 and refused.headers["content-type"] == "application/problem+json"
+    assert httpx.post(url, content=data, headers={**ADMIN, "Content-Type": "text/plain"}).status_code == 415
+    truncated = httpx.post(url, content=data[:4000], headers={**ADMIN, **image_headers})
+    assert truncated.status_code == 422 and "truncated" in truncated.json()["detail"]
+    created = httpx.post(url, content=data, headers={**ADMIN, **image_headers})
+    assert created.status_code == 201
+    body = created.json()
+    assert (body["width"], body["height"]) == (640, 427) and body["placeholder"].startswith("data:image/webp")
+    assert httpx.post(url, content=data, headers={**ADMIN, **image_headers}).status_code == 200
+    for fmt, kind in (("avif", "image/avif"), ("webp", "image/webp"), ("jpg", "image/jpeg")):
+        variant = get(stack, f"/img/{body['hash']}/480.{fmt}")
+        assert variant.status_code == 200 and variant.headers["content-type"] == kind
+    assert get(stack, f"/img/{body['hash']}/960.jpg").status_code == 404  # wider than the original
