@@ -30,13 +30,16 @@ class CachedPage:
     ttl: int = 0
     stale_while_revalidate: int = 0
     stale_if_error: int = 0
+    compressible: bool = False
+    # Compressed copies, made on first request for each encoding and kept with the page.
     encoded: dict[str, bytes] = field(default_factory=dict)
     stored_at: float = 0.0
     soft_purged: bool = False
 
     @property
     def size(self) -> int:
-        return len(self.body) + sum(len(b) for b in self.encoded.values()) + _ENTRY_OVERHEAD
+        # Counted up front for the identity body plus room for its compressed copies (each smaller).
+        return len(self.body) * (2 if self.compressible else 1) + _ENTRY_OVERHEAD
 
     @property
     def cacheable(self) -> bool:

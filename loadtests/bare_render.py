@@ -15,6 +15,7 @@ import httpx
 from litestar import Litestar, MediaType, Request, Response, get
 
 from cms_client import CmsClient
+from image_pipeline.store import ImageStore
 from storefront.pages.common import Shop, chrome_context, chrome_loads, new_load
 from storefront.pages.product import _product_with_prices, _related
 from storefront.render import create_environment
@@ -68,5 +69,5 @@ def create_app() -> Litestar:
 
     app = Litestar(route_handlers=[bare, healthz], lifespan=[lifespan], openapi_config=None)
     app.state.settings = settings
-    app.state.env = create_environment(settings.templates_dir)
+    app.state.env = create_environment(settings.templates_dir, ImageStore(settings.images_dir))
     return app

@@ -47,8 +47,7 @@ def create_app(settings: OriginSettings | None = None) -> Litestar:
                     await app.state.page_cache.drain()
 
     images = ImageStore(settings.images_dir, settings.image_encoding)
-    templates = create_environment(settings.templates_dir)
-    templates.globals["image_record"] = images.record
+    templates = create_environment(settings.templates_dir, images)
     return Litestar(
         route_handlers=[root, healthz, metrics, regions, home, category, product, search, content_page, image, upload],
         lifespan=[lifespan],

@@ -74,10 +74,17 @@ def build_page(status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> 
         stale_if_error=sie,
     )
     content_type = _header(headers, b"content-type") or b""
-    if len(body) >= _MIN_COMPRESS and content_type.startswith(_COMPRESSIBLE):
-        page.encoded["br"] = brotli.compress(body, quality=5)
-        page.encoded["gzip"] = gzip.compress(body, compresslevel=6)
+    page.compressible = len(body) >= _MIN_COMPRESS and content_type.startswith(_COMPRESSIBLE)
     return page
+
+
+def _compressed(page: CachedPage, encoding: str) -> bytes:
+    """The body in `encoding`, compressed once per page and reused for every later request."""
+    body = page.encoded.get(encoding)
+    if body is None:
+        body = brotli.compress(page.body, quality=5) if encoding == "br" else gzip.compress(page.body, 6)
+        page.encoded[encoding] = body
+    return body
 
 
 def _accepted(scope: Scope) -> set[str]:
@@ -95,13 +102,12 @@ def _if_none_match(scope: Scope) -> list[str]:
 
 
 async def send_page(scope: Scope, send: Send, page: CachedPage, outcome: Outcome, age: float = 0) -> None:
-    accepted = _accepted(scope)
-    encoding = next((e for e in ("br", "gzip") if e in page.encoded and e in accepted), None)
-    body = page.encoded[encoding] if encoding else page.body
+    accepted = _accepted(scope) if page.compressible else set()
+    encoding = next((e for e in ("br", "gzip") if e in accepted), None)
     etag = f'"{page.etag}-{encoding}"' if encoding else f'"{page.etag}"'
     headers = list(page.headers)
     headers.append((b"etag", etag.encode()))
-    if page.encoded:
+    if page.compressible:
         headers.append((b"vary", b"Accept-Encoding"))
     if outcome != "PASS":
         headers += [(b"x-cache", outcome.encode()), (b"age", str(int(age)).encode())]
@@ -111,6 +117,7 @@ async def send_page(scope: Scope, send: Send, page: CachedPage, outcome: Outcome
         await send({"type": "http.response.start", "status": 304, "headers": [h for h in headers if h[0] in keep]})
         await send({"type": "http.response.body", "body": b""})
         return
+    body = _compressed(page, encoding) if encoding else page.body
     if encoding:
         headers.append((b"content-encoding", encoding.encode()))
     headers.append((b"content-length", str(len(body)).encode()))

@@ -16,7 +16,9 @@ from jinja2.runtime import Context
 from litestar import MediaType, Response
 
 from backends.common import utcnow
+from backends.common.money import to_decimal
 from cache.policy import PRIVATE_HEADERS, CachePolicy
+from image_pipeline.store import ImageStore
 from storefront.loader import PageLoad
 
 
@@ -35,7 +37,7 @@ def money(context: Context, value: dict[str, str] | None) -> str:
 def minor_money(context: Context, minor: int | None, currency: str) -> str:
     if minor is None:
         return ""
-    return format_currency(Decimal(minor).scaleb(-2), currency, locale=_babel_locale(context))
+    return format_currency(to_decimal(minor, currency), currency, locale=_babel_locale(context))
 
 
 @pass_context
@@ -50,7 +52,7 @@ def query(keep: dict[str, Any], **overrides: Any) -> str:
     return urlencode({**keep, **overrides}, doseq=True)
 
 
-def create_environment(templates_dir: Path) -> Environment:
+def create_environment(templates_dir: Path, images: ImageStore) -> Environment:
     env = Environment(
         loader=FileSystemLoader(templates_dir),
         autoescape=select_autoescape(default=True, default_for_string=True),
@@ -61,6 +63,7 @@ def create_environment(templates_dir: Path) -> Environment:
     )
     env.filters.update(money=money, minor_money=minor_money, date=date)
     env.globals["query"] = query
+    env.globals["image_record"] = images.record  # placeholder and colour behind every <picture>
     return env
 
 
