@@ -172,7 +172,7 @@ class Settings:
                     jpeg_quality=_int(env, "JPEG_QUALITY", 80),
                     webp_quality=_int(env, "WEBP_QUALITY", 80),
                     webp_method=_int(env, "WEBP_METHOD", 4),
-                    avif_quality=_int(env, "AVIF_QUALITY", 60),
+                    avif_quality=_int(env, "AVIF_QUALITY", 64),
                     avif_speed=_int(env, "AVIF_SPEED", 8),
                 ),
                 catalog_timeout=_float(env, "CATALOG_TIMEOUT", 1.0),
