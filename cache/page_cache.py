@@ -190,6 +190,15 @@ class PageCache:
         self.stats["purged"] += len(affected)
         return len(affected)
 
+    def purge_urls(self, paths: Iterable[str]) -> int:
+        """Drop the pages at these paths, with any query string."""
+        wanted = {path.split("?")[0] for path in paths}
+        doomed = [key for key in list(self._entries.keys()) if key.split("?")[0] in wanted]
+        for cache_key in doomed:
+            page = self._entries.pop(cache_key)
+            self._unindex(cache_key, page)
+        return len(doomed)
+
     def clear(self) -> None:
         self._entries.clear()
         self._by_key.clear()

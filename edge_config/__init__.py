@@ -1,5 +1,5 @@
-"""Region catalogue and (later) edge adapters and VCL generation."""
+"""The region catalogue, VCL generation and the Varnish runner."""
 
-from edge_config.regions import Region, RegionCatalogue, load_regions
+from edge_config.regions import Edge, Region, RegionCatalogue, load_regions
 
-__all__ = ["Region", "RegionCatalogue", "load_regions"]
+__all__ = ["Edge", "Region", "RegionCatalogue", "load_regions"]

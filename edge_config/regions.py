@@ -8,6 +8,17 @@ from pathlib import Path
 
 DEFAULT_REGIONS_FILE = Path(__file__).with_name("regions.toml")
 _TAX_MODES = frozenset({"sales_tax_added", "vat_included", "gst_included"})
+EDGE_KINDS = frozenset({"varnish", "fastly", "cloudflare"})
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """One cache in front of a region: a Varnish URL, a Fastly service or a Cloudflare zone."""
+
+    kind: str
+    url: str = ""
+    service_id: str = ""
+    zone_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +29,10 @@ class Region:
     currency: str
     tax_mode: str
     country: str
+    edges: tuple[Edge, ...] = ()
+
+    def edges_of(self, kind: str) -> tuple[Edge, ...]:
+        return tuple(edge for edge in self.edges if edge.kind == kind)
 
     @property
     def default_locale(self) -> str:
@@ -59,6 +74,11 @@ def load_regions(path: Path | str | None = None) -> RegionCatalogue:
         locales = tuple(entry.get("locales") or ())
         if not locales:
             raise ValueError(f"region {code}: at least one locale is required")
+        edges = []
+        for edge in entry.get("edges", []):
+            if edge.get("kind") not in EDGE_KINDS:
+                raise ValueError(f"region {code}: edge kind must be one of {sorted(EDGE_KINDS)}")
+            edges.append(Edge(**{k: str(v) for k, v in edge.items()}))
         regions.append(
             Region(
                 code=code,
@@ -67,6 +87,7 @@ def load_regions(path: Path | str | None = None) -> RegionCatalogue:
                 currency=entry["currency"],
                 tax_mode=entry["tax_mode"],
                 country=entry.get("country", ""),
+                edges=tuple(edges),
             )
         )
     if not regions:

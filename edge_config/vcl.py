@@ -94,6 +94,15 @@ sub vcl_backend_response {{
     return (deliver);
 }}
 
+sub vcl_synth {{
+    if (req.method == "PURGE") {{
+        set resp.http.X-Purged = req.http.n-gone;
+        set resp.http.Content-Type = "text/plain";
+        set resp.body = resp.reason;
+        return (deliver);
+    }}
+}}
+
 sub vcl_deliver {{
     if (obj.uncacheable) {{
         set resp.http.X-Cache = "PASS";
@@ -113,7 +122,7 @@ sub vcl_deliver {{
 """
 
 
-def private_test(geo_unused: str = "") -> str:
+def private_test() -> str:
     tests = [f'req.url ~ "^{prefix}"' for prefix in PRIVATE_PREFIXES]
     tests.append('req.url ~ "^/[a-z0-9]+/[a-z]{2}/(' + "|".join(PRIVATE_IN_REGION) + ')"')
     return "\n        || ".join(tests)

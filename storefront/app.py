@@ -19,7 +19,7 @@ from image_pipeline import ImageStore
 from image_pipeline.routes import image, upload
 from storefront.edge import PageEdgeMiddleware
 from storefront.pages.common import ERROR_HANDLERS
-from storefront.pages.content import content_page, healthz, metrics, regions, root
+from storefront.pages.content import content_page, healthz, metrics, purge, regions, root
 from storefront.pages.listing import category, home, search
 from storefront.pages.product import product
 from storefront.render import create_environment
@@ -49,7 +49,20 @@ def create_app(settings: OriginSettings | None = None) -> Litestar:
     images = ImageStore(settings.images_dir, settings.image_encoding)
     templates = create_environment(settings.templates_dir, images)
     return Litestar(
-        route_handlers=[root, healthz, metrics, regions, home, category, product, search, content_page, image, upload],
+        route_handlers=[
+            root,
+            healthz,
+            metrics,
+            purge,
+            regions,
+            home,
+            category,
+            product,
+            search,
+            content_page,
+            image,
+            upload,
+        ],
         lifespan=[lifespan],
         state=State(
             {

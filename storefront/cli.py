@@ -40,6 +40,23 @@ def build_parser() -> argparse.ArgumentParser:
     up = commands.add_parser("up", help="seed an empty database, start every service, print the URLs")
     up.add_argument("--products", type=_positive, default=300, help="products to seed if empty (300)")
     up.add_argument("--seed", type=int, default=42, help="random seed for the demo data (42)")
+    up.add_argument(
+        "--edge",
+        choices=("origin", "varnish"),
+        default="origin",
+        help="who caches pages: the origin itself (default) or one Varnish per region",
+    )
+
+    edge = commands.add_parser("edge", help="edge configuration")
+    edge_commands = edge.add_subparsers(dest="edge_command", required=True)
+    vcl = edge_commands.add_parser("vcl", help="print a region's VCL")
+    vcl.add_argument("--region", required=True)
+
+    purge = commands.add_parser("purge", help="purge keys or URLs through the purge API, and wait for the receipt")
+    purge.add_argument("--key", action="append", default=[], help="a surrogate key (repeatable)")
+    purge.add_argument("--url", action="append", default=[], help="a path such as /eu/de/ (repeatable)")
+    purge.add_argument("--region", action="append", default=[], help="a region code (repeatable); default all")
+    purge.add_argument("--hard", action="store_true", help="drop the pages instead of marking them stale")
 
     seed = commands.add_parser("seed", help="write deterministic demo data")
     seed.add_argument("--products", type=_positive, default=300)
@@ -67,6 +84,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command == "seed":
         return _seed(settings, args.products, args.seed, args.reset)
+    if args.command == "edge":
+        from edge_config.vcl import render_vcl
+
+        region = settings.regions.get(args.region)
+        if region is None:
+            print(f"unknown region {args.region!r}; known: {', '.join(settings.regions.codes)}", file=sys.stderr)
+            return 2
+        print(render_vcl(region, settings.origin.url, geo_header=settings.origin.geo_header.title()))
+        return 0
+    if args.command == "purge":
+        return _purge(settings, args.key, args.url, args.region, hard=args.hard)
     if args.command == "images":
         from image_pipeline.cli import build_all, ingest_dir
         from image_pipeline.store import ImageStore
@@ -82,4 +110,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         serve(settings, args.service)
         return 0
     _seed(settings, args.products, args.seed, reset=False)
-    return run_stack(settings)
+    return run_stack(settings, edge=args.edge)
+
+
+def _purge(settings: Settings, keys: list[str], urls: list[str], regions: list[str], *, hard: bool) -> int:
+    import time
+
+    import httpx
+
+    api = settings.invalidator.url
+    headers = {"Authorization": f"Bearer {settings.invalidator.admin_token}"}
+    body = {"keys": keys, "urls": urls, "regions": regions or "all", "soft": not hard}
+    try:
+        response = httpx.post(f"{api}/admin/purges", json=body, headers=headers, timeout=10)
+        if response.status_code != 202:
+            print(f"refused ({response.status_code}): {response.text}", file=sys.stderr)
+            return 1
+        receipt_url = f"{api}{response.json()['receipt']}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            receipt = httpx.get(receipt_url, headers=headers, timeout=10).json()
+            if receipt["complete"]:
+                for code, region in receipt["regions"].items():
+                    print(f"{code}: acknowledged {region['acknowledged_at']}")
+                return 0
+            time.sleep(0.1)
+    except httpx.HTTPError as exc:
+        print(f"the purge API at {api} did not answer: {exc}", file=sys.stderr)
+        return 1
+    print(f"not acknowledged within 30 s; see {receipt_url}", file=sys.stderr)
+    return 1

@@ -101,12 +101,29 @@ class OriginSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class InvalidatorSettings(ServiceSettings):
+    """The purge service: purge API, outbox consumer and one purger per region."""
+
+    edge: str = "origin"  # which edges to purge: the origin page cache, or the regions' Varnish
+    origin_url: str = "http://127.0.0.1:8000"
+    outboxes: dict[str, tuple[str, str]] = field(default_factory=dict)  # service -> (url, token)
+    poll_interval: float = 0.02
+    followup_delay: float = 2.0
+    fastly_token: str = ""
+    fastly_api: str = "https://api.fastly.com"
+    cloudflare_token: str = ""
+    cloudflare_api: str = "https://api.cloudflare.com/client/v4"
+    purge_rate: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     data_dir: Path
     catalog: CatalogSettings
     pricing: ServiceSettings
     cms: CmsSettings
     origin: OriginSettings
+    invalidator: InvalidatorSettings
     regions: RegionCatalogue = field(repr=False)
 
     @classmethod
@@ -128,7 +145,9 @@ class Settings:
             "pricing": _get(env, "PRICING_URL", "http://127.0.0.1:8102"),
             "cms": _get(env, "CMS_URL", "http://127.0.0.1:8103"),
             "checkout": _get(env, "CHECKOUT_URL", "http://127.0.0.1:8104"),
+            "invalidator": _get(env, "INVALIDATOR_URL", "http://127.0.0.1:8105"),
         }
+        editor_token = _get(env, "EDITOR_TOKEN", f"{_DEV_TOKEN_PREFIX}editor-token")
         return cls(
             data_dir=data_dir,
             regions=regions,
@@ -153,11 +172,33 @@ class Settings:
                 name="cms",
                 url=urls["cms"],
                 database_url=db("cms"),
-                admin_token=_get(env, "EDITOR_TOKEN", f"{_DEV_TOKEN_PREFIX}editor-token"),
+                admin_token=editor_token,
                 preview_token=_get(env, "PREVIEW_TOKEN", f"{_DEV_TOKEN_PREFIX}preview-token"),
                 regions=regions,
                 echo_sql=echo,
                 scheduler_interval=_float(env, "CMS_SCHEDULER_INTERVAL", 1.0),
+            ),
+            invalidator=InvalidatorSettings(
+                name="invalidator",
+                url=urls["invalidator"],
+                database_url=_get(env, "INVALIDATOR_DATABASE_URL", f"sqlite+aiosqlite:///{data_dir / 'purges.db'}"),
+                admin_token=admin_token,
+                regions=regions,
+                echo_sql=echo,
+                edge=_get(env, "EDGE", "origin"),
+                origin_url=urls["origin"],
+                outboxes={
+                    "catalog": (urls["catalog"], admin_token),
+                    "pricing": (urls["pricing"], admin_token),
+                    "cms": (urls["cms"], editor_token),
+                },
+                poll_interval=_float(env, "PURGE_POLL_INTERVAL", 0.02),
+                followup_delay=_float(env, "PURGE_FOLLOWUP_DELAY", 2.0),
+                fastly_token=_get(env, "FASTLY_TOKEN", ""),
+                fastly_api=_get(env, "FASTLY_API", "https://api.fastly.com"),
+                cloudflare_token=_get(env, "CLOUDFLARE_TOKEN", ""),
+                cloudflare_api=_get(env, "CLOUDFLARE_API", "https://api.cloudflare.com/client/v4"),
+                purge_rate=_float(env, "PURGE_RATE", 10.0),
             ),
             origin=OriginSettings(
                 url=urls["origin"],

@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -20,6 +21,7 @@ SERVICES: dict[str, str] = {
     "pricing": "backends.pricing.app:create_app",
     "cms": "backends.cms.app:create_app",
     "origin": "storefront.app:create_app",
+    "invalidator": "cache.service:create_app",
 }
 
 
@@ -87,8 +89,22 @@ def stop(processes: Sequence[subprocess.Popen[bytes]], grace: float = 10.0) -> N
             process.wait()
 
 
-def run_stack(settings: Settings, names: Sequence[str] = tuple(SERVICES), *, startup_timeout: float = 30.0) -> int:
-    """Start every service, print their URLs, and block until SIGINT/SIGTERM or a child dies."""
+def run_stack(
+    settings: Settings, names: Sequence[str] = tuple(SERVICES), *, edge: str = "origin", startup_timeout: float = 30.0
+) -> int:
+    """Start every service (and with `edge="varnish"` one Varnish per region), print the URLs, and block
+    until SIGINT/SIGTERM or a child dies."""
+    from edge_config.varnish import Varnish, VarnishUnavailable
+
+    env = os.environ.copy()
+    if edge == "varnish":
+        env |= {"STOREFRONT_PAGE_CACHE": "off", "STOREFRONT_EDGE": "varnish"}
+    edges = [
+        Varnish(region=region, url=e.url, origin_url=settings.origin.url)
+        for region in settings.regions
+        for e in region.edges_of("varnish")
+        if edge == "varnish"
+    ]
     stop_requested = False
 
     def request_stop(signum: int, _frame: object) -> None:
@@ -99,11 +115,13 @@ def run_stack(settings: Settings, names: Sequence[str] = tuple(SERVICES), *, sta
     children: list[_Child] = []
     try:
         for name in names:
-            children.append(_Child(name, service_url(settings, name), spawn(name)))
+            children.append(_Child(name, service_url(settings, name), spawn(name, env)))
         deadline = time.monotonic() + startup_timeout
         for child in children:
             wait_healthy(child.name, child.url, child.process, deadline)
-        _print_urls(settings, children)
+        for varnish in edges:
+            varnish.start()
+        _print_urls(settings, children, edges)
         while not stop_requested:
             dead = next((c for c in children if c.process.poll() is not None), None)
             if dead is not None:
@@ -112,22 +130,29 @@ def run_stack(settings: Settings, names: Sequence[str] = tuple(SERVICES), *, sta
             time.sleep(0.2)
         print("stopping…", flush=True)
         return 0
-    except RuntimeError as exc:
+    except (RuntimeError, VarnishUnavailable) as exc:
         print(f"could not start the stack: {exc}", file=sys.stderr)
         return 1
     finally:
+        for varnish in edges:
+            varnish.stop()
         stop([c.process for c in children])
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 
 
-def _print_urls(settings: Settings, children: Sequence[_Child]) -> None:
+def _print_urls(settings: Settings, children: Sequence[_Child], edges: Sequence[Any]) -> None:
     width = max(len(c.name) for c in children)
     lines = [f"  {c.name:<{width}}  {c.url}" for c in children]
+    lines += [f"  {'varnish ' + v.region.code:<{width}}  {v.url}" for v in edges]
     print("The shop is up:", *lines, sep="\n")
     example = next(iter(settings.regions)).code
-    shop_urls = [f"  {settings.origin.url}/{r.code}/{r.default_locale.split('-')[0]}/" for r in settings.regions]
-    print("Open the shop:", *shop_urls, sep="\n")
+    front = {v.region.code: v.url for v in edges}
+    shop_urls = [
+        f"  {front.get(r.code, settings.origin.url)}/{r.code}/{r.default_locale.split('-')[0]}/"
+        for r in settings.regions
+    ]
+    print("Open the shop" + (" (through each region's Varnish)" if edges else "") + ":", *shop_urls, sep="\n")
     print(
         "APIs:",
         f"  {settings.catalog.url}/products?region={example}&q=jacket",

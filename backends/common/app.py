@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager, suppress
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager, suppress
 from typing import Any
 
 from litestar import Litestar, Request, Response, get
@@ -25,6 +25,7 @@ from storefront.settings import ServiceSettings
 
 MAX_BODY_BYTES = 256 * 1024
 Background = Callable[[Litestar], Awaitable[None]]
+Resource = Callable[[Litestar], AbstractAsyncContextManager[None]]
 
 
 async def provide_session(state: State) -> AsyncIterator[AsyncSession]:
@@ -59,12 +60,17 @@ def create_service_app(
     *,
     settings: ServiceSettings,
     metadata: MetaData,
-    outbox_model: type[OutboxEventMixin],
+    outbox_model: type[OutboxEventMixin] | None,
     route_handlers: Sequence[ControllerRouterHandler],
     background: Sequence[Background] = (),
+    resources: Sequence[Resource] = (),
+    state: dict[str, Any] | None = None,
     debug: bool = False,
 ) -> Litestar:
-    """Build a backend: its tables are created at start-up and its engine disposed at shutdown."""
+    """Build a backend: its tables are created at start-up and its engine disposed at shutdown.
+
+    `resources` (HTTP clients and the like) are opened after the database and before `background` tasks.
+    """
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -73,16 +79,18 @@ def create_service_app(
         app.state.db = db
         async with AsyncExitStack() as stack:
             stack.push_async_callback(db.dispose)
+            for resource in resources:
+                await stack.enter_async_context(resource(app))
             for task_factory in background:
                 await stack.enter_async_context(_background_task(app, task_factory))
             yield
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return Litestar(
-        route_handlers=[healthz, _outbox_route(outbox_model), *route_handlers],
+        route_handlers=[healthz, *([_outbox_route(outbox_model)] if outbox_model else []), *route_handlers],
         dependencies={"db_session": Provide(provide_session)},
         lifespan=[lifespan],
-        state=State({"settings": settings}),
+        state=State({"settings": settings, **(state or {})}),
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=None,

@@ -1,0 +1,225 @@
+"""Turns the backends' outbox events into region-scoped purges, and delivers purges to each region's edges."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from litestar import Litestar
+
+from backends.common.db import utcnow
+from cache import keys as k
+from cache.edge_adapters import (
+    CloudflareAdapter,
+    EdgeAdapter,
+    EdgeError,
+    FastlyAdapter,
+    OriginCacheAdapter,
+    VarnishAdapter,
+)
+from cache.purge_log import OutboxCursor, Target, acknowledge, due, record_purge, retry_later
+from edge_config import RegionCatalogue
+from storefront.settings import InvalidatorSettings
+
+_log = logging.getLogger(__name__)
+OUTBOX_BATCH = 200
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedPurge:
+    keys: tuple[str, ...]
+    regions: tuple[str, ...]
+    not_before: datetime | None = None
+
+
+def _regions(event: dict[str, Any], catalogue: RegionCatalogue) -> tuple[str, ...]:
+    scope = event.get("regions") or ["*"]
+    return catalogue.codes if "*" in scope else tuple(r for r in scope if catalogue.get(r))
+
+
+def plan(event: dict[str, Any], catalogue: RegionCatalogue) -> list[PlannedPurge]:
+    """Which keys in which regions an event makes stale; only changes a shopper can see purge."""
+    payload, regions = event["payload"], _regions(event, catalogue)
+    kind = event["type"]
+    if kind == "price.changed":
+        return [PlannedPurge((k.price(payload["sku"]), k.product(payload["product_id"])), regions)]
+    if kind == "inventory.changed":
+        visible = payload.get("visible_change", True)
+        return [PlannedPurge((k.product(payload["product_id"]),), regions)] if visible else []
+    if kind == "product.updated":
+        return [PlannedPurge((k.product(payload["product_id"]),), regions)]
+    if kind in ("content.published", "content.unpublished"):
+        keys = [k.cms(payload["entry_id"])]
+        if payload.get("type") in ("navigation", "footer"):
+            keys.append(k.NAV)
+        # A newly published block is on no cached page's key list yet: purge the page kinds that list them.
+        if payload.get("type") == "hero":
+            keys.append(k.page("home"))
+        if payload.get("type") == "promo":
+            keys += [k.page("home"), k.page("category"), k.page("product")]
+        return [PlannedPurge(tuple(keys), regions)]
+    if kind == "promotion.scheduled":
+        target = {"sku": k.price, "category": k.category}.get(payload.get("scope", ""))
+        if target is None or not payload.get("target"):
+            return []  # brand and order promotions: pages' TTLs are already clamped to the boundary
+        keys = (target(payload["target"]),)
+        return [
+            PlannedPurge(keys, regions, datetime.fromisoformat(payload["starts_at"])),
+            PlannedPurge(keys, regions, datetime.fromisoformat(payload["ends_at"])),
+        ]
+    return []
+
+
+def edge_targets(settings: InvalidatorSettings, regions: tuple[str, ...]) -> list[Target]:
+    targets = []
+    for code in regions:
+        region = settings.regions.get(code)
+        if region is None:
+            continue
+        if settings.edge == "varnish":
+            targets += [Target(code, f"varnish:{edge.url}") for edge in region.edges_of("varnish")]
+        else:
+            targets.append(Target(code, "origin"))
+        if settings.fastly_token:
+            targets += [Target(code, f"fastly:{edge.service_id}") for edge in region.edges_of("fastly")]
+        if settings.cloudflare_token:
+            targets += [Target(code, f"cloudflare:{edge.zone_id}") for edge in region.edges_of("cloudflare")]
+    return targets
+
+
+def build_adapters(settings: InvalidatorSettings, client: httpx.AsyncClient) -> dict[str, EdgeAdapter]:
+    adapters: dict[str, EdgeAdapter] = {"origin": OriginCacheAdapter(settings.origin_url, settings.admin_token, client)}
+    for region in settings.regions:
+        for edge in region.edges:
+            if edge.kind == "varnish":
+                adapters[f"varnish:{edge.url}"] = VarnishAdapter(edge.url, client)
+            elif edge.kind == "fastly":
+                adapters[f"fastly:{edge.service_id}"] = FastlyAdapter(
+                    edge.service_id, settings.fastly_token, client, settings.fastly_api
+                )
+            elif edge.kind == "cloudflare":
+                adapters.setdefault(
+                    f"cloudflare:{edge.zone_id}",
+                    CloudflareAdapter(edge.zone_id, settings.cloudflare_token, client, settings.cloudflare_api),
+                )
+    return adapters
+
+
+async def consume_outboxes(app: Litestar) -> None:
+    """Poll every backend's outbox; each event becomes purges in the same transaction as its cursor."""
+    settings: InvalidatorSettings = app.state.settings
+    client: httpx.AsyncClient = app.state.http
+    while True:
+        moved = False
+        for service, (url, token) in settings.outboxes.items():
+            try:
+                moved |= await _consume_one(app, settings, client, service, url, token)
+            except (httpx.HTTPError, ValueError, KeyError):
+                _log.warning("reading the %s outbox failed; retrying", service)
+        if not moved:
+            await asyncio.sleep(settings.poll_interval)
+
+
+async def _consume_one(
+    app: Litestar, settings: InvalidatorSettings, client: httpx.AsyncClient, service: str, url: str, token: str
+) -> bool:
+    async with app.state.db.sessionmaker() as session:
+        cursor = await session.get(OutboxCursor, service)
+        after = cursor.last_seq if cursor else 0
+    response = await client.get(
+        f"{url}/admin/outbox",
+        params={"after": after, "limit": OUTBOX_BATCH},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    response.raise_for_status()
+    events = response.json()["events"]
+    if not events:
+        return False
+    async with app.state.db.sessionmaker() as session, session.begin():
+        cursor = await session.get(OutboxCursor, service, with_for_update=True)
+        if cursor is None:
+            cursor = OutboxCursor(source=service, last_seq=0)
+            session.add(cursor)
+        for event in events:
+            if event["seq"] <= cursor.last_seq:
+                continue  # another consumer got here first
+            for number, planned in enumerate(plan(event, settings.regions)):
+                await record_purge(
+                    session,
+                    keys=planned.keys,
+                    urls=(),
+                    targets=edge_targets(settings, planned.regions),
+                    soft=True,
+                    source=f"{service}:{event['type']}",
+                    dedupe_key=f"{service}:{event['id']}:{number}",
+                    not_before=planned.not_before,
+                    followup_after=timedelta(seconds=settings.followup_delay),
+                )
+            cursor.last_seq = event["seq"]
+    app.state.purge_signal.set()
+    return True
+
+
+async def run_purgers(app: Litestar) -> None:
+    settings: InvalidatorSettings = app.state.settings
+    async with asyncio.TaskGroup() as group:
+        for region in settings.regions:
+            group.create_task(_purger(app, region.code))
+
+
+async def _purger(app: Litestar, region: str) -> None:
+    """Deliver due purges for one region; repeated keys in one batch go to each edge once."""
+    settings: InvalidatorSettings = app.state.settings
+    signal: asyncio.Event = app.state.purge_signal
+    while True:
+        try:
+            delivered = await _deliver_once(app, region)
+        except Exception:  # a database hiccup: the deliveries stay pending and are retried
+            _log.exception("purger for %s failed; retrying", region)
+            delivered = False
+        if not delivered:
+            with suppress(TimeoutError):
+                await asyncio.wait_for(signal.wait(), timeout=settings.poll_interval)
+            signal.clear()
+
+
+async def _deliver_once(app: Litestar, region: str) -> bool:
+    adapters: dict[str, EdgeAdapter] = app.state.adapters
+    async with app.state.db.sessionmaker() as session:
+        batch = await due(session, region, utcnow())
+    if not batch:
+        return False
+    by_edge: dict[tuple[str, bool], list[tuple[Any, Any]]] = defaultdict(list)
+    for delivery, request in batch:
+        by_edge[(delivery.edge, request.soft)].append((delivery, request))
+    outcomes = await asyncio.gather(
+        *(_send(adapters.get(edge), region, items, soft) for (edge, soft), items in by_edge.items())
+    )
+    now = utcnow()
+    async with app.state.db.sessionmaker() as session, session.begin():
+        for (removed, error), items in zip(outcomes, by_edge.values(), strict=True):
+            ids = [delivery.id for delivery, _ in items]
+            if error is None:
+                await acknowledge(session, ids, removed, now)
+            else:
+                await retry_later(session, ids, error, now)
+    return True
+
+
+async def _send(
+    adapter: EdgeAdapter | None, region: str, items: list[tuple[Any, Any]], soft: bool
+) -> tuple[int, str | None]:
+    if adapter is None:
+        return 0, "no adapter for this edge (missing credentials?)"
+    keys = sorted({key for _, request in items for key in request.keys})
+    urls = sorted({url for _, request in items for url in request.urls})
+    try:
+        return await adapter.purge(region, keys, urls, soft=soft), None
+    except EdgeError as exc:
+        return 0, str(exc)

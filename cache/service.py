@@ -1,0 +1,37 @@
+"""The invalidator service's app factory: purge API, outbox consumer, one purger per region."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from litestar import Litestar
+
+from backends.common import create_service_app
+from cache.invalidator import build_adapters, consume_outboxes, run_purgers
+from cache.purge_api import PurgeController, RateLimiter
+from cache.purge_log import PurgeBase
+from storefront.settings import InvalidatorSettings, Settings
+
+
+def create_app(settings: InvalidatorSettings | None = None) -> Litestar:
+    settings = settings or Settings.from_env().invalidator
+
+    @asynccontextmanager
+    async def clients(app: Litestar) -> AsyncIterator[None]:
+        async with httpx.AsyncClient(timeout=httpx.Timeout(5.0)) as client:
+            app.state.http = client
+            app.state.adapters = build_adapters(settings, client)
+            yield
+
+    return create_service_app(
+        settings=settings,
+        metadata=PurgeBase.metadata,
+        outbox_model=None,
+        route_handlers=[PurgeController],
+        resources=[clients],
+        background=[consume_outboxes, run_purgers],
+        state={"purge_signal": asyncio.Event(), "rate_limiter": RateLimiter(settings.purge_rate)},
+    )

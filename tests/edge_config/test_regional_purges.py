@@ -1,0 +1,182 @@
+"""Three real Varnish edges, one per region, kept fresh by the invalidator from the backends' outboxes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from edge_config import load_regions
+from edge_config.varnish import Varnish
+from storefront.stack import spawn, stop, wait_healthy
+from tests.conftest import free_port
+
+ADMIN = {"Authorization": "Bearer edge-admin"}
+EDITOR = {"Authorization": "Bearer edge-editor"}
+SERVICES = ("catalog", "pricing", "cms", "origin", "invalidator")
+
+
+class EdgeStack:
+    def __init__(self, env: dict[str, str], ports: dict[str, int], edges: dict[str, Varnish]) -> None:
+        self.env, self.ports, self.edges = env, ports, edges
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.ports[name]}"
+
+    def start(self, name: str) -> None:
+        self.processes[name] = spawn(name, self.env, quiet=True)
+        wait_healthy(name, self.url(name), self.processes[name], time.monotonic() + 30)
+
+    def stop(self, name: str) -> None:
+        stop([self.processes.pop(name)])
+
+    def page(self, region: str, path: str) -> httpx.Response:
+        return httpx.get(f"{self.edges[region].url}{path}", timeout=10)
+
+
+@pytest.fixture(scope="module")
+def edge_stack(varnishd: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeStack]:
+    data = Path(tmp_path_factory.mktemp("edges"))
+    ports = {name: free_port() for name in SERVICES}
+    edge_ports = {code: free_port() for code in ("us", "eu", "apac")}
+    regions_file = data / "regions.toml"
+    source = (Path(__file__).resolve().parents[2] / "edge_config" / "regions.toml").read_text()
+    for code, default in (("us", 8081), ("eu", 8082), ("apac", 8083)):
+        source = source.replace(f"http://127.0.0.1:{default}", f"http://127.0.0.1:{edge_ports[code]}")
+    regions_file.write_text(source)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STOREFRONT_")}
+    env |= {
+        "STOREFRONT_DATA_DIR": str(data / "var"),
+        "STOREFRONT_REGIONS_FILE": str(regions_file),
+        "STOREFRONT_ADMIN_TOKEN": "edge-admin",
+        "STOREFRONT_EDITOR_TOKEN": "edge-editor",
+        "STOREFRONT_PAGE_CACHE": "off",
+        "STOREFRONT_EDGE": "varnish",
+        "STOREFRONT_CMS_CACHE_TTL": "0",
+        "STOREFRONT_PURGE_FOLLOWUP_DELAY": "0.5",
+        **{f"STOREFRONT_{name.upper()}_URL": f"http://127.0.0.1:{port}" for name, port in ports.items()},
+    }
+    subprocess.run(
+        [sys.executable, "-m", "storefront", "seed", "--products", "40"], env=env, check=True, stdout=subprocess.DEVNULL
+    )
+    catalogue = load_regions(regions_file)
+    edges = {
+        code: Varnish(
+            region=catalogue.get(code),
+            url=f"http://127.0.0.1:{port}",  # type: ignore[arg-type]
+            origin_url=f"http://127.0.0.1:{ports['origin']}",
+        )
+        for code, port in edge_ports.items()
+    }
+    stack = EdgeStack(env, ports, edges)
+    try:
+        for name in SERVICES:
+            stack.start(name)
+        for varnish in edges.values():
+            varnish.start()
+        yield stack
+    finally:
+        for varnish in edges.values():
+            varnish.stop()
+        stop(list(stack.processes.values()))
+
+
+def eventually(check: Callable[[], bool], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def product(stack: EdgeStack, category: str) -> dict[str, Any]:
+    params = {"region": "eu", "category": category, "page_size": 1}
+    return httpx.get(f"{stack.url('catalog')}/products", params=params).json()["items"][0]
+
+
+def test_a_page_is_a_miss_then_a_hit(edge_stack: EdgeStack) -> None:
+    first, second = edge_stack.page("us", "/us/en/"), edge_stack.page("us", "/us/en/")
+    assert (first.headers["x-cache"], second.headers["x-cache"]) == ("MISS", "HIT")
+    assert "xkey" not in second.headers and second.headers["x-edge-region"] == "us"
+
+
+def test_an_eu_price_change_refreshes_eu_only(edge_stack: EdgeStack) -> None:
+    item = product(edge_stack, "jackets")
+    paths = {"us": f"/us/en/p/{item['slug']}", "eu": f"/eu/de/p/{item['slug']}", "apac": f"/apac/en/p/{item['slug']}"}
+    for region, path in paths.items():
+        edge_stack.page(region, path)
+        assert edge_stack.page(region, path).headers["x-cache"] == "HIT"
+    changed = httpx.put(
+        f"{edge_stack.url('pricing')}/admin/prices/eu/{item['skus'][0]}", json={"list": "4321.00"}, headers=ADMIN
+    )
+    assert changed.status_code == 200
+    assert eventually(lambda: "4.321,00" in edge_stack.page("eu", paths["eu"]).text)
+    assert edge_stack.page("us", paths["us"]).headers["x-cache"] == "HIT"
+    assert edge_stack.page("apac", paths["apac"]).headers["x-cache"] == "HIT"
+
+
+def test_a_global_navigation_change_refreshes_every_region(edge_stack: EdgeStack) -> None:
+    paths = {"us": "/us/en/pages/about", "eu": "/eu/de/pages/about", "apac": "/apac/en/pages/about"}
+    for region, path in paths.items():
+        edge_stack.page(region, path)
+    nav = httpx.get(f"{edge_stack.url('cms')}/delivery/entries/navigation/main", params={"locale": "en-US"}).json()
+    entry = httpx.get(f"{edge_stack.url('cms')}/editor/entries/{nav['id']}", headers=EDITOR).json()
+    fields = {
+        loc: {"items": [*f["items"], {"label": "Gift cards", "href": "/pages/gifts"}]}
+        for loc, f in entry["fields"].items()
+    }
+    saved = httpx.put(
+        f"{edge_stack.url('cms')}/editor/entries/{nav['id']}",
+        json={"fields": fields, "base_version": entry["latest_version"]},
+        headers=EDITOR,
+    )
+    assert saved.status_code == 200
+    httpx.post(f"{edge_stack.url('cms')}/editor/entries/{nav['id']}/publish", json={}, headers=EDITOR)
+    for region, path in paths.items():
+        assert eventually(lambda r=region, p=path: "Gift cards" in edge_stack.page(r, p).text), region
+
+
+def test_a_purger_that_was_down_replays_what_it_missed(edge_stack: EdgeStack) -> None:
+    item = product(edge_stack, "boots")
+    path = f"/apac/en/p/{item['slug']}"
+    edge_stack.page("apac", path)
+    edge_stack.stop("invalidator")
+    try:
+        for sku in item["skus"]:
+            response = httpx.put(
+                f"{edge_stack.url('catalog')}/admin/inventory/apac/{sku}", json={"quantity": 0}, headers=ADMIN
+            )
+            assert response.status_code == 200
+        assert edge_stack.page("apac", path).headers["x-cache"] == "HIT"  # nobody purged yet
+    finally:
+        edge_stack.start("invalidator")
+    assert eventually(lambda: "Sold out" in edge_stack.page("apac", path).text)
+
+
+def test_purge_api_receipts_and_refusals(edge_stack: EdgeStack) -> None:
+    api = f"{edge_stack.url('invalidator')}/admin/purges"
+    assert httpx.post(api, json={"keys": ["nav"], "regions": "all"}).status_code == 401
+    for body in (
+        {"keys": ["nav"], "regions": ["mars"]},
+        {"keys": ["bad key"], "regions": "all"},
+        {"keys": [f"k{i}" for i in range(300)], "regions": "all"},
+        {"regions": "all"},
+        {"keys": "nav"},
+    ):
+        assert httpx.post(api, json=body, headers=ADMIN).status_code == 422, body
+    created = httpx.post(api, json={"keys": ["nav"], "regions": ["eu", "us"]}, headers=ADMIN)
+    assert created.status_code == 202
+    receipt_url = f"{edge_stack.url('invalidator')}{created.json()['receipt']}"
+    assert eventually(lambda: httpx.get(receipt_url, headers=ADMIN).json()["complete"])
+    receipt = httpx.get(receipt_url, headers=ADMIN).json()
+    assert set(receipt["regions"]) == {"eu", "us"}
+    assert all(r["acknowledged_at"] for r in receipt["regions"].values())
