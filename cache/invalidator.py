@@ -123,7 +123,10 @@ async def consume_outboxes(app: Litestar) -> None:
             except (httpx.HTTPError, ValueError, KeyError):
                 _log.warning("reading the %s outbox failed; retrying", service)
         if not moved:
-            await asyncio.sleep(settings.poll_interval)
+            wake: asyncio.Event = app.state.outbox_wake
+            with suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), timeout=settings.poll_interval)
+            wake.clear()
 
 
 async def _consume_one(

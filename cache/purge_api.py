@@ -51,6 +51,18 @@ class RateLimiter:
         return True
 
 
+@post("/hooks/cms", status_code=202)
+async def cms_webhook(request: Request[Any, Any, State], state: State) -> Response[dict[str, Any]]:
+    """The CMS says it published: read its outbox now. Signed (HMAC, timestamp); replays are refused."""
+    body = await request.body()
+    refusal = state.webhook_guard.verify(request.headers.get("x-signature", ""), body)
+    if refusal is not None:
+        status = 409 if refusal == "replayed" else 401
+        raise HTTPException(status_code=status, detail=f"Webhook refused: {refusal}.")
+    state.outbox_wake.set()
+    return Response({"accepted": True}, status_code=202)
+
+
 class PurgeController(Controller):
     path = "/admin/purges"
     guards = [require_token]

@@ -10,8 +10,9 @@ import httpx
 from litestar import Litestar
 
 from backends.common import create_service_app
+from backends.common.webhooks import ReplayGuard
 from cache.invalidator import build_adapters, consume_outboxes, run_purgers
-from cache.purge_api import PurgeController, RateLimiter
+from cache.purge_api import PurgeController, RateLimiter, cms_webhook
 from cache.purge_log import PurgeBase
 from storefront.settings import InvalidatorSettings, Settings
 
@@ -30,8 +31,13 @@ def create_app(settings: InvalidatorSettings | None = None) -> Litestar:
         settings=settings,
         metadata=PurgeBase.metadata,
         outbox_model=None,
-        route_handlers=[PurgeController],
+        route_handlers=[PurgeController, cms_webhook],
         resources=[clients],
         background=[consume_outboxes, run_purgers],
-        state={"purge_signal": asyncio.Event(), "rate_limiter": RateLimiter(settings.purge_rate)},
+        state={
+            "purge_signal": asyncio.Event(),
+            "outbox_wake": asyncio.Event(),
+            "rate_limiter": RateLimiter(settings.purge_rate),
+            "webhook_guard": ReplayGuard(settings.webhook_secret),
+        },
     )

@@ -59,6 +59,12 @@ sub vcl_recv {{
     if ({private_test}) {{
         return (pass);
     }}
+    # One spelling of Accept-Encoding, so variants don't multiply (Varnish stores gzip and gunzips as needed).
+    if (req.http.Accept-Encoding ~ "gzip") {{
+        set req.http.Accept-Encoding = "gzip";
+    }} else {{
+        unset req.http.Accept-Encoding;
+    }}
     # Cacheable routes never depend on cookies or credentials: drop them so every shopper shares a copy.
     unset req.http.Cookie;
     unset req.http.Authorization;

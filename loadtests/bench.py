@@ -52,12 +52,19 @@ class Cluster:
     data_dir: Path
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     backends: dict[str, str] = field(default_factory=dict)
+    invalidator_url: str = field(default_factory=lambda: f"http://127.0.0.1:{free_port()}")
 
     def env(self, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("STOREFRONT_")}
         env |= {"STOREFRONT_DATA_DIR": str(self.data_dir), "STOREFRONT_ADMIN_TOKEN": TOKEN}
+        env |= {"STOREFRONT_EDITOR_TOKEN": TOKEN, "STOREFRONT_INVALIDATOR_URL": self.invalidator_url}
         env |= {f"STOREFRONT_{name.upper()}_URL": url for name, url in self.backends.items()}
         return env | extra
+
+    def invalidator(self, **extra: str) -> str:
+        """The purge service, at the URL every process was told about (the CMS sends it webhooks)."""
+        url = self.invalidator_url
+        return self._wait("invalidator", url, spawn("invalidator", self.env(**extra), quiet=True))
 
     def _wait(self, name: str, url: str, process: subprocess.Popen[bytes]) -> str:
         self.processes[url] = process
@@ -263,6 +270,90 @@ def bench_page_cache(cluster: Cluster, quick: bool) -> list[str]:
     ]
 
 
+def bench_purge(cluster: Cluster, quick: bool) -> list[str]:
+    """CMS publish to every region's Varnish serving the new text, and the edge hit rate of a browsing mix."""
+    from edge_config import load_regions
+    from edge_config.varnish import Varnish
+
+    count = 10 if quick else 200
+    edge_ports = {r.code: free_port() for r in load_regions()}
+    regions_file = cluster.data_dir / "bench-regions.toml"
+    source = (ROOT / "edge_config" / "regions.toml").read_text()
+    for code, default in (("us", 8081), ("eu", 8082), ("apac", 8083)):
+        source = source.replace(f"http://127.0.0.1:{default}", f"http://127.0.0.1:{edge_ports[code]}")
+    regions_file.write_text(source)
+    common = {
+        "STOREFRONT_REGIONS_FILE": str(regions_file),
+        "STOREFRONT_EDGE": "varnish",
+    }
+    origin = cluster.origin(STOREFRONT_PAGE_CACHE="off", STOREFRONT_CMS_CACHE_TTL="0", **common)
+    invalidator = cluster.invalidator(STOREFRONT_ORIGIN_URL=origin, **common)
+    catalogue = load_regions(regions_file)
+    edges = [Varnish(region=r, url=f"http://127.0.0.1:{edge_ports[r.code]}", origin_url=origin) for r in catalogue]
+    cms, editor = cluster.backends["cms"], {"Authorization": f"Bearer {TOKEN}"}
+    pages = {
+        r.code: f"{e.url}/{r.code}/{r.default_locale.split('-')[0]}/pages/about"
+        for r, e in zip(catalogue, edges, strict=True)
+    }
+    timings: list[float] = []
+    try:
+        for edge in edges:
+            edge.start()
+        with httpx.Client(timeout=10) as client:
+            about = client.get(f"{cms}/delivery/entries/page/about", params={"locale": "en-US"}).json()
+            for number in range(count):
+                for url in pages.values():
+                    client.get(url)
+                entry = client.get(f"{cms}/editor/entries/{about['id']}", headers=editor).json()
+                marker = f"revision {number}-{time.time_ns()}"
+                fields = {loc: {**f, "body": f"<p>{marker}</p>"} for loc, f in entry["fields"].items()}
+                client.put(
+                    f"{cms}/editor/entries/{about['id']}",
+                    headers=editor,
+                    json={"fields": fields, "base_version": entry["latest_version"]},
+                ).raise_for_status()
+                started = time.perf_counter()
+                client.post(f"{cms}/editor/entries/{about['id']}/publish", json={}, headers=editor).raise_for_status()
+                waiting = set(pages)
+                while waiting and time.perf_counter() - started < 10:
+                    waiting = {code for code in waiting if marker not in client.get(pages[code]).text}
+                    if waiting:
+                        time.sleep(0.002)
+                if waiting:
+                    raise RuntimeError(f"regions {sorted(waiting)} never showed the new content")
+                timings.append((time.perf_counter() - started) * 1000)
+            hits = total = 0
+            slugs = product_slugs(cluster, 30)
+            mix = [f"/c/{c}" for c in ("jackets", "boots", "lamps", "tents")] + [f"/p/{s}" for s in slugs] + ["/"]
+            for i in range(300 if quick else 3000):
+                region = catalogue.regions[i % len(catalogue.regions)]
+                path = mix[min(int(len(mix) * (i * 7919 % 1000 / 1000) ** 2), len(mix) - 1)]  # skewed to the top
+                response = client.get(f"{edges[i % len(edges)].url}/{region.code}/{region.default_locale[:2]}{path}")
+                total += 1
+                hits += response.headers.get("x-cache") == "HIT"
+    finally:
+        for edge in edges:
+            edge.stop()
+        cluster.release(invalidator)
+        cluster.release(origin)
+    return [
+        "## Purge propagation through Varnish",
+        "",
+        f"Three real Varnish edges (one per region) in front of one origin (page cache off), the invalidator "
+        f"polling the CMS outbox; {count} CMS publishes of the about page, each timed from the publish call until "
+        "every region's edge serves the new text (polling each edge every 2 ms; soft purge, so the first request "
+        "after a purge may still get the old copy while Varnish refetches).",
+        "",
+        "| figure | value |",
+        "|---|---|",
+        f"| median | {statistics.median(timings):.1f} ms |",
+        f"| p99 | **{pct(timings, 0.99):.1f} ms** (target < 150 ms) |",
+        f"| max | {max(timings):.1f} ms |",
+        f"| edge hit rate, browsing mix of {total} requests over {len(mix)} pages x 3 regions | {hits / total:.1%} |",
+        "",
+    ]
+
+
 FIXTURES = Path(os.environ.get("STOREFRONT_FIXTURES_DIR", ROOT.parent / "shared" / "fixtures" / "images"))
 
 
@@ -310,6 +401,7 @@ BENCHMARKS: dict[str, Callable[[Cluster, bool], list[str]]] = {
     "render": bench_render,
     "page-cache": bench_page_cache,
     "images": bench_images,
+    "purge": bench_purge,
 }
 
 

@@ -64,6 +64,8 @@ class CatalogSettings(ServiceSettings):
 class CmsSettings(ServiceSettings):
     preview_token: str = ""
     scheduler_interval: float = 1.0
+    webhook_url: str = ""  # told after every publish, so purges need not wait for the next outbox poll
+    webhook_secret: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +116,7 @@ class InvalidatorSettings(ServiceSettings):
     cloudflare_token: str = ""
     cloudflare_api: str = "https://api.cloudflare.com/client/v4"
     purge_rate: float = 10.0
+    webhook_secret: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +151,7 @@ class Settings:
             "invalidator": _get(env, "INVALIDATOR_URL", "http://127.0.0.1:8105"),
         }
         editor_token = _get(env, "EDITOR_TOKEN", f"{_DEV_TOKEN_PREFIX}editor-token")
+        webhook_secret = _get(env, "WEBHOOK_SECRET", f"{_DEV_TOKEN_PREFIX}webhook-secret")
         return cls(
             data_dir=data_dir,
             regions=regions,
@@ -177,6 +181,8 @@ class Settings:
                 regions=regions,
                 echo_sql=echo,
                 scheduler_interval=_float(env, "CMS_SCHEDULER_INTERVAL", 1.0),
+                webhook_url=_get(env, "CMS_WEBHOOK_URL", f"{urls['invalidator']}/hooks/cms"),
+                webhook_secret=webhook_secret,
             ),
             invalidator=InvalidatorSettings(
                 name="invalidator",
@@ -199,6 +205,7 @@ class Settings:
                 cloudflare_token=_get(env, "CLOUDFLARE_TOKEN", ""),
                 cloudflare_api=_get(env, "CLOUDFLARE_API", "https://api.cloudflare.com/client/v4"),
                 purge_rate=_float(env, "PURGE_RATE", 10.0),
+                webhook_secret=webhook_secret,
             ),
             origin=OriginSettings(
                 url=urls["origin"],

@@ -99,6 +99,8 @@ def run_stack(
     env = os.environ.copy()
     if edge == "varnish":
         env |= {"STOREFRONT_PAGE_CACHE": "off", "STOREFRONT_EDGE": "varnish"}
+        # Nothing purges the origin's CMS copies when Varnish is the cache, so don't reuse them.
+        env.setdefault("STOREFRONT_CMS_CACHE_TTL", "0")
     edges = [
         Varnish(region=region, url=e.url, origin_url=settings.origin.url)
         for region in settings.regions

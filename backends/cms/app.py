@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
 from litestar import Litestar
 
 from backends.cms.controllers import DeliveryController, EditorController, PreviewController
@@ -13,10 +17,19 @@ from storefront.settings import CmsSettings, Settings
 
 def create_app(settings: CmsSettings | None = None) -> Litestar:
     settings = settings or Settings.from_env().cms
+
+    @asynccontextmanager
+    async def http_client(app: Litestar) -> AsyncIterator[None]:
+        async with httpx.AsyncClient() as client:
+            app.state.http = client
+            yield
+
     return create_service_app(
         settings=settings,
         metadata=CmsBase.metadata,
         outbox_model=CmsEvent,
         route_handlers=[DeliveryController, PreviewController, EditorController],
+        resources=[http_client],
         background=[run_scheduler],
+        state={"webhook_tasks": set()},
     )

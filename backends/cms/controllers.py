@@ -13,6 +13,7 @@ from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backends.cms.content_types import LOCALE, EntryType, FieldError, validate_fields
+from backends.cms.notify import notify
 from backends.cms.service import Conflict, create_entry, deliver, get_entry, publish, unpublish, update_entry
 from backends.common import invalid, require_token, utcnow
 from backends.common.validation import SLUG
@@ -147,6 +148,7 @@ class EditorController(Controller):
             raise _conflict(exc) from exc
         if found is None:
             raise NotFoundException(detail=f"No entry {entry_id}.")
+        notify(state, entry_id)
         return found
 
     @post("/entries/{entry_id:int}/unpublish", status_code=200)
@@ -154,4 +156,5 @@ class EditorController(Controller):
         found = await unpublish(db_session, entry_id=entry_id, catalogue=state.settings.regions)
         if found is None:
             raise NotFoundException(detail=f"No entry {entry_id}.")
+        notify(state, entry_id)
         return found

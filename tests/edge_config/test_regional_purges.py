@@ -180,3 +180,41 @@ def test_purge_api_receipts_and_refusals(edge_stack: EdgeStack) -> None:
     receipt = httpx.get(receipt_url, headers=ADMIN).json()
     assert set(receipt["regions"]) == {"eu", "us"}
     assert all(r["acknowledged_at"] for r in receipt["regions"].values())
+
+
+def test_the_publish_webhook_is_signed_and_refuses_replays(edge_stack: EdgeStack) -> None:
+    from backends.common.webhooks import sign
+
+    hook = f"{edge_stack.url('invalidator')}/hooks/cms"
+    body = b'{"source": "cms", "entry_id": 1}'
+    assert httpx.post(hook, content=body).status_code == 401
+    forged = sign("not-the-secret", body)
+    assert httpx.post(hook, content=body, headers={"X-Signature": forged}).status_code == 401
+    secret = "dev-webhook-secret"  # the stack runs with the development default
+    genuine = sign(secret, body)
+    assert httpx.post(hook, content=body, headers={"X-Signature": genuine}).status_code == 202
+    assert httpx.post(hook, content=body, headers={"X-Signature": genuine}).status_code == 409
+
+
+def test_the_follow_up_purge_reaches_the_edge_too(edge_stack: EdgeStack) -> None:
+    """A page fetched while the first purge ran is purged again: both deliveries are acknowledged."""
+    import asyncio
+
+    from sqlalchemy import select
+
+    from backends.common import Database
+    from cache.purge_log import PurgeDelivery
+
+    api = f"{edge_stack.url('invalidator')}/admin/purges"
+    purge_id = httpx.post(api, json={"keys": ["page:home"], "regions": ["us"]}, headers=ADMIN).json()["id"]
+
+    async def acked_followups() -> list[bool]:
+        db = Database.connect(f"sqlite+aiosqlite:///{edge_stack.env['STOREFRONT_DATA_DIR']}/purges.db")
+        try:
+            async with db.sessionmaker() as session:
+                rows = await session.scalars(select(PurgeDelivery).where(PurgeDelivery.purge_id == purge_id))
+                return [d.acked_at is not None for d in rows.all() if d.followup]
+        finally:
+            await db.dispose()
+
+    assert eventually(lambda: asyncio.run(acked_followups()) == [True], timeout=10)
