@@ -7,7 +7,15 @@ import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from PIL import Image, ImageCms, ImageOps
+from PIL import Image, ImageCms, ImageOps, features
+
+if not features.check("avif"):  # pragma: no cover - pillow>=11.3 wheels have native AVIF
+    # Only for a Pillow built without it: the plugin replaces the native handler and copies EXIF by
+    # default, so it must never be imported when the native one exists (field notes).
+    try:
+        import pillow_avif  # type: ignore[import-not-found]  # noqa: F401
+    except ImportError as exc:
+        raise ImportError("this Pillow has no AVIF support: install pillow>=11.3 or pillow-avif-plugin") from exc
 
 LADDER = (160, 320, 480, 640, 960, 1280, 1600, 2048)
 FORMATS = {"avif": "image/avif", "webp": "image/webp", "jpg": "image/jpeg"}
