@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from cachetools import LRUCache
 
+from cache.single_flight import SingleFlight
+
 _log = logging.getLogger(__name__)
 Outcome = Literal["HIT", "MISS", "STALE", "STALE-IF-ERROR", "PASS"]
 _ENTRY_OVERHEAD = 512
@@ -75,7 +77,7 @@ class PageCache:
     def __init__(self, max_bytes: int, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._entries = _IndexedLRU(max_bytes, self._unindex)
         self._by_key: dict[str, set[str]] = {}
-        self._inflight: dict[str, asyncio.Future[CachedPage]] = {}
+        self._renders: SingleFlight[str, CachedPage] = SingleFlight()
         self._revalidations: set[asyncio.Task[Any]] = set()
         # Recent purges, so a render that started before a purge and finishes after it is stored stale.
         self._purges: deque[tuple[int, frozenset[str]]] = deque(maxlen=4096)
@@ -136,30 +138,23 @@ class PageCache:
         return page, "MISS"
 
     async def _render_once(self, cache_key: str, render: Callable[[], Awaitable[CachedPage]]) -> CachedPage:
-        pending = self._inflight.get(cache_key)
-        if pending is not None:
-            self.stats["coalesced"] += 1
-            return await asyncio.shield(pending)
-        future: asyncio.Future[CachedPage] = asyncio.get_running_loop().create_future()
-        self._inflight[cache_key] = future
         started_seq = self._purge_seq
-        self.stats["miss"] += 1
-        try:
+
+        async def render_and_store() -> CachedPage:
+            self.stats["miss"] += 1
             self.stats["render"] += 1
             page = await render()
             if page.status < 500:
                 self._store(cache_key, page, started_seq)
-            future.set_result(page)
             return page
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # mark retrieved: waiters re-raise it, nobody else needs to
-            raise
-        finally:
-            del self._inflight[cache_key]
+
+        page, produced = await self._renders.run(cache_key, render_and_store)
+        if not produced:
+            self.stats["coalesced"] += 1
+        return page
 
     def _revalidate_in_background(self, cache_key: str, render: Callable[[], Awaitable[CachedPage]]) -> None:
-        if cache_key in self._inflight:
+        if cache_key in self._renders:
             return
 
         async def revalidate() -> None:

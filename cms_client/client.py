@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from cachetools import LRUCache
+
+from cache.single_flight import SingleFlight
 
 
 class CmsUnavailable(Exception):
@@ -46,7 +47,7 @@ class CmsClient:
         self._base = base_url.rstrip("/")
         self._fresh_ttl = fresh_ttl
         self._copies: LRUCache[str, _Copy] = LRUCache(maxsize=max_entries)
-        self._inflight: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._fetches: SingleFlight[str, dict[str, Any]] = SingleFlight()
         self._clock = clock
         self.served_stale = 0
 
@@ -67,29 +68,13 @@ class CmsClient:
         if copy is not None and self._clock() - copy.fetched_at < self._fresh_ttl:
             return copy.data
         try:
-            return await self._single_flight(cache_key, lambda: self._fetch(cache_key, path, params))
+            data, _ = await self._fetches.run(cache_key, lambda: self._fetch(cache_key, path, params))
+            return data
         except (httpx.HTTPError, CmsUnavailable):
             if copy is not None:
                 self.served_stale += 1
                 return copy.data
             raise CmsUnavailable(path) from None
-
-    async def _single_flight(self, cache_key: str, fetch: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
-        pending = self._inflight.get(cache_key)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._inflight[cache_key] = future
-        try:
-            result = await fetch()
-            future.set_result(result)
-            return result
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()
-            raise
-        finally:
-            del self._inflight[cache_key]
 
     async def _fetch(self, cache_key: str, path: str, params: dict[str, str]) -> dict[str, Any]:
         response = await self._client.get(f"{self._base}{path}", params=params)

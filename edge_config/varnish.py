@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -15,16 +14,11 @@ import httpx
 
 from edge_config.regions import Region
 from edge_config.vcl import render_vcl
+from storefront.stack import free_port
 
 
 class VarnishUnavailable(RuntimeError):
     pass
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -55,7 +49,7 @@ class Varnish:
                 "-a",
                 f"{address.hostname}:{address.port}",
                 "-T",
-                f"127.0.0.1:{_free_port()}",
+                f"127.0.0.1:{free_port()}",
                 "-f",
                 str(vcl),
                 "-s",

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from cachetools import LRUCache
 
+from cache.single_flight import SingleFlight
 from image_pipeline.ingest import ImageRecord, inspect
 from image_pipeline.variants import (
     DEFAULT_ENCODING,
@@ -51,7 +52,7 @@ class ImageStore:
         self.originals = root / "originals"
         self.variants = root / "variants"
         self._meta: LRUCache[str, ImageRecord] = LRUCache(maxsize=8192)
-        self._inflight: dict[tuple[str, int, str], asyncio.Future[Path]] = {}
+        self._producers: SingleFlight[tuple[str, int, str], Path] = SingleFlight()
 
     def ingest(self, data: bytes) -> tuple[ImageRecord, bool]:
         """Store an original once; returns its record and whether it was new. Raises BadImage."""
@@ -95,23 +96,14 @@ class ImageStore:
         target = self.variant_path(digest, width, fmt)
         if target.exists():
             return target
-        key = (digest, width, fmt)
-        pending = self._inflight.get(key)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[Path] = asyncio.get_running_loop().create_future()
-        self._inflight[key] = future
-        try:
+
+        async def produce() -> Path:
             data = await asyncio.to_thread(render_variant, original.read_bytes(), width, fmt, self.encoding)
             await asyncio.to_thread(write_atomically, target, data)
-            future.set_result(target)
             return target
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()
-            raise
-        finally:
-            del self._inflight[key]
+
+        path, _ = await self._producers.run((digest, width, fmt), produce)
+        return path
 
     def build(self, digest: str, widths: tuple[int, ...] = LADDER, formats: tuple[str, ...] = tuple(FORMATS)) -> int:
         """Write every missing variant of one original from a single decode; returns bytes written."""

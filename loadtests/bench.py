@@ -30,19 +30,11 @@ from pathlib import Path
 
 import httpx
 
-from storefront.stack import spawn, stop, wait_healthy
+from storefront.stack import free_port, spawn, stop, wait_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "bench-admin"  # noqa: S105 - a throwaway token for processes this harness starts and stops
 DELAYS = {"cms": 0.120, "catalog": 0.060, "pricing": 0.040}
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

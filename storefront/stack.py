@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -23,6 +24,13 @@ SERVICES: dict[str, str] = {
     "origin": "storefront.app:create_app",
     "invalidator": "cache.service:create_app",
 }
+
+
+def free_port() -> int:
+    """A free TCP port on loopback (for the stacks that tests and benchmarks start)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def service_url(settings: Settings, name: str) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -15,12 +14,6 @@ from storefront.settings import Settings
 
 PG_ADMIN_DSN = os.environ.get("STOREFRONT_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI") == "true"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 async def _pg_admin(sql: str) -> None:

@@ -86,6 +86,7 @@ def create_service_app(
             yield
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per outbox poll is noise
     return Litestar(
         route_handlers=[healthz, *([_outbox_route(outbox_model)] if outbox_model else []), *route_handlers],
         dependencies={"db_session": Provide(provide_session)},

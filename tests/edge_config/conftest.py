@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import uvicorn
 
-from tests.conftest import free_port
+from storefront.stack import free_port
 
 Handler = Callable[[dict[str, Any]], tuple[int, dict[str, str], bytes]]
 

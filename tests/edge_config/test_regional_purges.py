@@ -15,8 +15,7 @@ import pytest
 
 from edge_config import load_regions
 from edge_config.varnish import Varnish
-from storefront.stack import spawn, stop, wait_healthy
-from tests.conftest import free_port
+from storefront.stack import free_port, spawn, stop, wait_healthy
 
 ADMIN = {"Authorization": "Bearer edge-admin"}
 EDITOR = {"Authorization": "Bearer edge-editor"}

@@ -11,7 +11,7 @@ import pytest
 
 from edge_config import load_regions
 from edge_config.varnish import Varnish
-from tests.conftest import free_port
+from storefront.stack import free_port
 from tests.edge_config.conftest import Recorder
 
 PUBLIC = {"Cache-Control": "public, max-age=0, s-maxage=60", "Content-Type": "text/html", "xkey": "product:1 nav"}

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from storefront.stack import spawn, stop, wait_healthy
-from tests.conftest import free_port
+from storefront.stack import free_port, spawn, stop, wait_healthy
 
 SERVICES = ("catalog", "pricing", "cms", "origin")
 

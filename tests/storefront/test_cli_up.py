@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import free_port
+from storefront.stack import free_port
 
 
 def _wait_for(process: subprocess.Popen[str], marker: str, timeout: float) -> str:
