@@ -116,13 +116,19 @@ async def consume_outboxes(app: Litestar) -> None:
     settings: InvalidatorSettings = app.state.settings
     client: httpx.AsyncClient = app.state.http
     while True:
-        moved = False
-        for service, (url, token) in settings.outboxes.items():
-            try:
-                moved |= await _consume_one(app, settings, client, service, url, token)
-            except (httpx.HTTPError, ValueError, KeyError):
-                _log.warning("reading the %s outbox failed; retrying", service)
-        if not moved:
+        results = await asyncio.gather(
+            *(
+                _consume_one(app, settings, client, service, url, token)
+                for service, (url, token) in settings.outboxes.items()
+            ),
+            return_exceptions=True,
+        )
+        for service, result in zip(settings.outboxes, results, strict=True):
+            if isinstance(result, BaseException) and not isinstance(result, Exception):
+                raise result
+            if isinstance(result, Exception):
+                _log.warning("reading the %s outbox failed (%s); retrying", service, type(result).__name__)
+        if not any(result is True for result in results):
             wake: asyncio.Event = app.state.outbox_wake
             with suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), timeout=settings.poll_interval)

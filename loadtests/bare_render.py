@@ -6,6 +6,7 @@ it does only what any Jinja2 page must do: render and respond. The origin is mea
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -36,6 +37,7 @@ async def healthz() -> dict[str, str]:
 
 def create_app() -> Litestar:
     settings = Settings.from_env().origin
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     slug = os.environ["BARE_RENDER_SLUG"]
 
     @asynccontextmanager
