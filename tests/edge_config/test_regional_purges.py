@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,27 +16,19 @@ import pytest
 
 from edge_config import load_regions
 from edge_config.varnish import Varnish
-from storefront.stack import free_port, spawn, stop, wait_healthy
+from storefront.stack import free_port, stop
+from tests.storefront.conftest import Stack
 
 ADMIN = {"Authorization": "Bearer edge-admin"}
 EDITOR = {"Authorization": "Bearer edge-editor"}
 SERVICES = ("catalog", "pricing", "cms", "origin", "invalidator")
 
 
-class EdgeStack:
-    def __init__(self, env: dict[str, str], ports: dict[str, int], edges: dict[str, Varnish]) -> None:
-        self.env, self.ports, self.edges = env, ports, edges
-        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+@dataclass
+class EdgeStack(Stack):
+    """The services as `tests/storefront` runs them, plus one real Varnish per region in front."""
 
-    def url(self, name: str) -> str:
-        return f"http://127.0.0.1:{self.ports[name]}"
-
-    def start(self, name: str) -> None:
-        self.processes[name] = spawn(name, self.env, quiet=True)
-        wait_healthy(name, self.url(name), self.processes[name], time.monotonic() + 30)
-
-    def stop(self, name: str) -> None:
-        stop([self.processes.pop(name)])
+    edges: dict[str, Varnish] = field(default_factory=dict)
 
     def page(self, region: str, path: str) -> httpx.Response:
         return httpx.get(f"{self.edges[region].url}{path}", timeout=10)
@@ -75,7 +68,7 @@ def edge_stack(varnishd: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         )
         for code, port in edge_ports.items()
     }
-    stack = EdgeStack(env, ports, edges)
+    stack = EdgeStack(env=env, ports=ports, edges=edges)
     try:
         for name in SERVICES:
             stack.start(name)
