@@ -23,7 +23,8 @@ from cache.edge_adapters import (
     OriginCacheAdapter,
     VarnishAdapter,
 )
-from cache.purge_log import OutboxCursor, Target, acknowledge, due, record_purge, retry_later
+from cache.purge_log import Target
+from cache.purge_store import Due, PurgeSpec, PurgeStore
 from edge_config import RegionCatalogue
 from storefront.settings import InvalidatorSettings
 
@@ -138,9 +139,8 @@ async def consume_outboxes(app: Litestar) -> None:
 async def _consume_one(
     app: Litestar, settings: InvalidatorSettings, client: httpx.AsyncClient, service: str, url: str, token: str
 ) -> bool:
-    async with app.state.db.sessionmaker() as session:
-        cursor = await session.get(OutboxCursor, service)
-        after = cursor.last_seq if cursor else 0
+    store: PurgeStore = app.state.purge_store
+    after = await store.cursor(service)
     response = await client.get(
         f"{url}/admin/outbox",
         params={"after": after, "limit": OUTBOX_BATCH},
@@ -150,27 +150,21 @@ async def _consume_one(
     events = response.json()["events"]
     if not events:
         return False
-    async with app.state.db.sessionmaker() as session, session.begin():
-        cursor = await session.get(OutboxCursor, service, with_for_update=True)
-        if cursor is None:
-            cursor = OutboxCursor(source=service, last_seq=0)
-            session.add(cursor)
-        for event in events:
-            if event["seq"] <= cursor.last_seq:
-                continue  # another consumer got here first
-            for number, planned in enumerate(plan(event, settings.regions)):
-                await record_purge(
-                    session,
-                    keys=planned.keys,
-                    urls=(),
-                    targets=edge_targets(settings, planned.regions),
-                    soft=True,
-                    source=f"{service}:{event['type']}",
-                    dedupe_key=f"{service}:{event['id']}:{number}",
-                    not_before=planned.not_before,
-                    followup_after=timedelta(seconds=settings.followup_delay),
-                )
-            cursor.last_seq = event["seq"]
+    specs = [
+        PurgeSpec(
+            keys=planned.keys,
+            urls=(),
+            targets=tuple(edge_targets(settings, planned.regions)),
+            soft=True,
+            source=f"{service}:{event['type']}",
+            dedupe_key=f"{service}:{event['id']}:{number}",
+            not_before=planned.not_before,
+            followup_after=timedelta(seconds=settings.followup_delay),
+        )
+        for event in events
+        for number, planned in enumerate(plan(event, settings.regions))
+    ]
+    await store.record_events(service, events[-1]["seq"], specs)
     app.state.purge_signal.set()
     return True
 
@@ -200,34 +194,30 @@ async def _purger(app: Litestar, region: str) -> None:
 
 async def _deliver_once(app: Litestar, region: str) -> bool:
     adapters: dict[str, EdgeAdapter] = app.state.adapters
-    async with app.state.db.sessionmaker() as session:
-        batch = await due(session, region, utcnow())
+    store: PurgeStore = app.state.purge_store
+    batch = await store.due(region, utcnow())
     if not batch:
         return False
-    by_edge: dict[tuple[str, bool], list[tuple[Any, Any]]] = defaultdict(list)
-    for delivery, request in batch:
-        by_edge[(delivery.edge, request.soft)].append((delivery, request))
+    by_edge: dict[tuple[str, bool], list[Due]] = defaultdict(list)
+    for item in batch:
+        by_edge[(item.edge, item.soft)].append(item)
     outcomes = await asyncio.gather(
         *(_send(adapters.get(edge), region, items, soft) for (edge, soft), items in by_edge.items())
     )
     now = utcnow()
-    async with app.state.db.sessionmaker() as session, session.begin():
-        for (removed, error), items in zip(outcomes, by_edge.values(), strict=True):
-            ids = [delivery.id for delivery, _ in items]
-            if error is None:
-                await acknowledge(session, ids, removed, now)
-            else:
-                await retry_later(session, ids, error, now)
+    for (removed, error), items in zip(outcomes, by_edge.values(), strict=True):
+        if error is None:
+            await store.ack(items, removed, now)
+        else:
+            await store.retry(items, error, now)
     return True
 
 
-async def _send(
-    adapter: EdgeAdapter | None, region: str, items: list[tuple[Any, Any]], soft: bool
-) -> tuple[int, str | None]:
+async def _send(adapter: EdgeAdapter | None, region: str, items: list[Due], soft: bool) -> tuple[int, str | None]:
     if adapter is None:
         return 0, "no adapter for this edge (missing credentials?)"
-    keys = sorted({key for _, request in items for key in request.keys})
-    urls = sorted({url for _, request in items for url in request.urls})
+    keys = sorted({key for item in items for key in item.keys})
+    urls = sorted({url for item in items for url in item.urls})
     try:
         return await adapter.purge(region, keys, urls, soft=soft), None
     except EdgeError as exc:

@@ -11,12 +11,11 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException, NotFoundException
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from backends.common import invalid, require_token
 from backends.common.auth import bearer_token
 from cache.invalidator import edge_targets
-from cache.purge_log import receipt, record_purge
+from cache.purge_store import PurgeSpec, PurgeStore
 
 KEY_PATTERN = r"^[A-Za-z0-9:_.@-]{1,200}$"
 MAX_KEYS = 256
@@ -68,9 +67,7 @@ class PurgeController(Controller):
     guards = [require_token]
 
     @post("/")
-    async def create(
-        self, request: Request[Any, Any, State], state: State, db_session: AsyncSession, data: PurgeIn
-    ) -> Response[dict[str, Any]]:
+    async def create(self, request: Request[Any, Any, State], state: State, data: PurgeIn) -> Response[dict[str, Any]]:
         """Queue a purge of keys or URLs in some regions (or all); soft by default. Answers 202 and an id."""
         limiter: RateLimiter = state.rate_limiter
         if not limiter.allow(bearer_token(request)):
@@ -82,23 +79,25 @@ class PurgeController(Controller):
         unknown = [r for r in regions if catalogue.get(r) is None]
         if unknown:
             raise invalid("regions", f"unknown region(s) {', '.join(unknown)}", source="body")
-        async with db_session.begin():
-            purge_id, _ = await record_purge(
-                db_session,
-                keys=data.keys,
-                urls=data.urls,
-                targets=edge_targets(state.settings, regions),
+        store: PurgeStore = state.purge_store
+        purge_id, _ = await store.record(
+            PurgeSpec(
+                keys=tuple(data.keys),
+                urls=tuple(data.urls),
+                targets=tuple(edge_targets(state.settings, regions)),
                 soft=data.soft,
                 source="api",
                 followup_after=timedelta(seconds=state.settings.followup_delay),
             )
+        )
         state.purge_signal.set()
         return Response({"id": purge_id, "receipt": f"/admin/purges/{purge_id}"}, status_code=202)
 
     @get("/{purge_id:str}")
-    async def read(self, db_session: AsyncSession, purge_id: str) -> dict[str, Any]:
+    async def read(self, state: State, purge_id: str) -> dict[str, Any]:
         """When each region's edges acknowledged the purge, and how many objects they dropped."""
-        found = await receipt(db_session, purge_id[:36])
+        store: PurgeStore = state.purge_store
+        found = await store.receipt(purge_id[:36])
         if found is None:
             raise NotFoundException(detail=f"No purge {purge_id!r}.")
         return found

@@ -133,12 +133,16 @@ async def acknowledge(session: AsyncSession, ids: Sequence[int], removed: int, n
     )
 
 
+def backoff(attempts: int) -> timedelta:
+    """How long a failed delivery waits: 0.2 s doubling per attempt, at most 30 s."""
+    return timedelta(seconds=min(30.0, 0.2 * 2 ** min(attempts, 8)))
+
+
 async def retry_later(session: AsyncSession, ids: Sequence[int], error: str, now: datetime) -> None:
-    """Back off exponentially (0.2 s doubling, at most 30 s) before the next attempt."""
     for delivery in (await session.scalars(select(PurgeDelivery).where(PurgeDelivery.id.in_(ids)))).all():
         delivery.attempts += 1
         delivery.last_error = error[:300]
-        delivery.not_before = now + timedelta(seconds=min(30.0, 0.2 * 2 ** min(delivery.attempts, 8)))
+        delivery.not_before = now + backoff(delivery.attempts)
 
 
 async def receipt(session: AsyncSession, purge_id: str) -> dict[str, Any] | None:

@@ -8,12 +8,14 @@ from contextlib import asynccontextmanager
 
 import httpx
 from litestar import Litestar
+from redis.asyncio import Redis
 
 from backends.common import create_service_app
 from backends.common.webhooks import ReplayGuard
 from cache.invalidator import build_adapters, consume_outboxes, run_purgers
 from cache.purge_api import PurgeController, RateLimiter, cms_webhook
 from cache.purge_log import PurgeBase
+from cache.purge_store import RedisPurgeStore, SqlPurgeStore
 from storefront.settings import InvalidatorSettings, Settings
 
 
@@ -25,7 +27,16 @@ def create_app(settings: InvalidatorSettings | None = None) -> Litestar:
         async with httpx.AsyncClient(timeout=httpx.Timeout(5.0)) as client:
             app.state.http = client
             app.state.adapters = build_adapters(settings, client)
-            yield
+            if settings.redis_url:
+                redis = Redis.from_url(settings.redis_url)
+                app.state.purge_store = RedisPurgeStore(redis)
+                try:
+                    yield
+                finally:
+                    await redis.aclose()
+            else:
+                app.state.purge_store = SqlPurgeStore(app.state.db)
+                yield
 
     return create_service_app(
         settings=settings,

@@ -117,6 +117,7 @@ class InvalidatorSettings(ServiceSettings):
     cloudflare_api: str = "https://api.cloudflare.com/client/v4"
     purge_rate: float = 10.0
     webhook_secret: str = ""
+    redis_url: str = ""  # set: the purge log is Redis Streams instead of the database
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +207,7 @@ class Settings:
                 cloudflare_api=_get(env, "CLOUDFLARE_API", "https://api.cloudflare.com/client/v4"),
                 purge_rate=_float(env, "PURGE_RATE", 10.0),
                 webhook_secret=webhook_secret,
+                redis_url=_get(env, "REDIS_URL", ""),
             ),
             origin=OriginSettings(
                 url=urls["origin"],

@@ -1,99 +1,101 @@
-"""The purge log: durable requests, follow-up deliveries for the fetch race, idempotent events, receipts."""
+"""The purge log on both stores (database and Redis Streams): durable, deduplicated, follow-ups, receipts."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
 
 from backends.common import Database
 from backends.common.db import utcnow
 from cache.invalidator import plan
-from cache.purge_log import PurgeBase, Target, acknowledge, due, receipt, record_purge, retry_later
+from cache.purge_log import PurgeBase, Target
+from cache.purge_store import PurgeSpec, PurgeStore, RedisPurgeStore, SqlPurgeStore
 from edge_config import load_regions
 
 
-async def database(tmp_path: Path) -> Database:
-    db = Database.connect(f"sqlite+aiosqlite:///{tmp_path / 'purges.db'}")
-    await db.create_all(PurgeBase.metadata)
-    return db
+@pytest.fixture(params=["database", "redis"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[PurgeStore]:
+    if request.param == "database":
+        db = Database.connect(f"sqlite+aiosqlite:///{tmp_path / 'purges.db'}")
+        await db.create_all(PurgeBase.metadata)
+        yield SqlPurgeStore(db)
+        await db.dispose()
+    else:
+        redis = Redis.from_url(request.getfixturevalue("redis_url"))
+        yield RedisPurgeStore(redis, prefix=f"test-{uuid.uuid4().hex[:8]}")
+        await redis.aclose()
 
 
-async def test_a_key_purge_is_delivered_twice_the_second_time_later(tmp_path: Path) -> None:
-    db = await database(tmp_path)
+def spec(**changes: object) -> PurgeSpec:
+    base = {"keys": ("product:1",), "urls": (), "targets": (Target("eu", "varnish:a"),), "soft": True, "source": "t"}
+    return PurgeSpec(**(base | changes))  # type: ignore[arg-type]
+
+
+async def test_a_key_purge_is_delivered_twice_the_second_time_later(store: PurgeStore) -> None:
+    purge_id, created = await store.record(spec(followup_after=timedelta(seconds=2)))
+    assert created
+    now = utcnow()
+    first = await store.due("eu", now)
+    assert [(d.followup, d.keys) for d in first] == [(False, ("product:1",))]
+    assert await store.due("us", now) == []
+    await store.ack(first, 3, now)
+    assert await store.due("eu", now) == []
+    later = await store.due("eu", now + timedelta(seconds=2))
+    assert [d.followup for d in later] == [True]
+    await store.ack(later, 0, now)
+    found = await store.receipt(purge_id)
+    assert found is not None and found["complete"]
+    assert found["regions"]["eu"]["edges"][0]["removed"] == 3
+
+
+async def test_the_same_event_never_purges_twice(store: PurgeStore) -> None:
+    a, created_a = await store.record(spec(dedupe_key="cms:event-1:0"))
+    b, created_b = await store.record(spec(dedupe_key="cms:event-1:0"))
+    assert (a, created_a, created_b) == (b, True, False)
+    assert len(await store.due("eu", utcnow())) == 1
+
+
+async def test_failed_deliveries_back_off_and_say_why(store: PurgeStore) -> None:
+    purge_id, _ = await store.record(spec())
+    now = utcnow()
+    [item] = await store.due("eu", now)
+    await store.retry([item], "edge down", now)
+    assert await store.due("eu", now) == []
+    [again] = await store.due("eu", now + timedelta(seconds=1))
+    assert again.attempts == 1
+    found = await store.receipt(purge_id)
+    assert found is not None and not found["complete"]
+    assert found["regions"]["eu"]["edges"][0]["last_error"] == "edge down"
+
+
+async def test_outbox_cursor_moves_with_the_purges(store: PurgeStore) -> None:
+    assert await store.cursor("cms") == 0
+    await store.record_events("cms", 7, [spec(dedupe_key="cms:e7:0")])
+    assert await store.cursor("cms") == 7
+    assert len(await store.due("eu", utcnow())) == 1
+    assert await store.receipt("no-such-purge") is None
+
+
+async def test_redis_replays_deliveries_a_dead_purger_never_acknowledged(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    redis = Redis.from_url(redis_url)
+    store = RedisPurgeStore(redis, prefix=f"test-{uuid.uuid4().hex[:8]}")
     try:
-        async with db.sessionmaker() as session, session.begin():
-            purge_id, _ = await record_purge(
-                session,
-                keys=["product:1"],
-                urls=[],
-                targets=[Target("eu", "varnish:a")],
-                soft=True,
-                source="test",
-                followup_after=timedelta(seconds=2),
-            )
+        await store.record(spec())
         now = utcnow()
-        async with db.sessionmaker() as session:
-            first = await due(session, "eu", now)
-            assert [d.followup for d, _ in first] == [False]
-            assert await due(session, "us", now) == []
-        async with db.sessionmaker() as session, session.begin():
-            await acknowledge(session, [first[0][0].id], 3, now)
-        async with db.sessionmaker() as session:
-            assert await due(session, "eu", now) == []
-            later = await due(session, "eu", now + timedelta(seconds=2))
-            assert [d.followup for d, _ in later] == [True]
-            found = await receipt(session, purge_id)
-        assert found is not None and found["complete"] and found["regions"]["eu"]["edges"][0]["removed"] == 3
+        assert len(await store.due("eu", now)) == 1  # read, then the purger "dies" before acknowledging
+        assert await store.due("eu", now) == []  # not handed out twice while it may still be in flight
+        monkeypatch.setattr("cache.purge_store.CLAIM_IDLE_MS", 0)  # as if the claim timeout had passed
+        [replayed] = await store.due("eu", now)
+        assert replayed.keys == ("product:1",)
     finally:
-        await db.dispose()
-
-
-async def test_the_same_event_never_purges_twice(tmp_path: Path) -> None:
-    db = await database(tmp_path)
-    try:
-        async with db.sessionmaker() as session, session.begin():
-            a, created_a = await record_purge(
-                session,
-                keys=["nav"],
-                urls=[],
-                targets=[Target("us", "origin")],
-                soft=True,
-                source="cms",
-                dedupe_key="cms:event-1:0",
-            )
-            b, created_b = await record_purge(
-                session,
-                keys=["nav"],
-                urls=[],
-                targets=[Target("us", "origin")],
-                soft=True,
-                source="cms",
-                dedupe_key="cms:event-1:0",
-            )
-        assert (a, created_a, created_b) == (b, True, False)
-    finally:
-        await db.dispose()
-
-
-async def test_failed_deliveries_back_off(tmp_path: Path) -> None:
-    db = await database(tmp_path)
-    try:
-        async with db.sessionmaker() as session, session.begin():
-            purge_id, _ = await record_purge(
-                session, keys=["nav"], urls=[], targets=[Target("eu", "x")], soft=True, source="t"
-            )
-        now = utcnow()
-        async with db.sessionmaker() as session, session.begin():
-            [(delivery, _)] = await due(session, "eu", now)
-            await retry_later(session, [delivery.id], "edge down", now)
-        async with db.sessionmaker() as session:
-            assert await due(session, "eu", now) == []
-            assert len(await due(session, "eu", now + timedelta(seconds=1))) == 1
-            found = await receipt(session, purge_id)
-        assert found is not None and not found["complete"]
-        assert found["regions"]["eu"]["edges"][0]["last_error"] == "edge down"
-    finally:
-        await db.dispose()
+        await redis.aclose()
 
 
 def test_only_visible_changes_purge() -> None:
