@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
+import httpx
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException, NotFoundException
+from litestar.params import Parameter
 
 from backends.common import invalid, require_token
 from backends.common.auth import bearer_token
+from backends.common.db import utcnow
 from cache.invalidator import edge_targets
 from cache.purge_store import PurgeSpec, PurgeStore
 
@@ -29,6 +33,44 @@ class PurgeIn(msgspec.Struct, forbid_unknown_fields=True):
     keys: Annotated[list[Annotated[str, msgspec.Meta(pattern=KEY_PATTERN)]], msgspec.Meta(max_length=MAX_KEYS)] = []
     urls: Annotated[list[Annotated[str, msgspec.Meta(pattern=r"^/[^\s]{0,500}$")]], msgspec.Meta(max_length=50)] = []
     soft: bool = True
+
+
+def _edge_url(state: State, edge: str) -> str:
+    if edge.startswith("varnish:"):
+        return edge.removeprefix("varnish:")
+    return state.settings.origin_url if edge == "origin" else ""
+
+
+async def _check_edges(state: State, found: dict[str, Any], path: str) -> None:
+    """Fetch `path` from each acknowledged edge (twice at most: a soft purge may answer once from stale)."""
+    client: httpx.AsyncClient = state.http
+    for region in found["regions"].values():
+        for edge in region["edges"]:
+            base = _edge_url(state, edge["edge"])
+            if not base or not edge["acknowledged_at"]:
+                edge["check"] = {"confirmed": False, "reason": "not acknowledged" if base else "no URL to check"}
+                continue
+            acked = datetime.fromisoformat(edge["acknowledged_at"])
+            result: dict[str, Any] = {"confirmed": False}
+            for _ in range(2):
+                try:
+                    response = await client.get(f"{base}{path}", timeout=5.0)
+                except httpx.HTTPError as exc:
+                    result = {"confirmed": False, "reason": type(exc).__name__}
+                    break
+                age = int(response.headers.get("age", "0") or 0)
+                fetched_after = (utcnow() - acked).total_seconds() >= age
+                result = {
+                    "confirmed": response.status_code == 200 and fetched_after,
+                    "status": response.status_code,
+                    "age": age,
+                    "etag": response.headers.get("etag"),
+                    "x_cache": response.headers.get("x-cache"),
+                }
+                if result["confirmed"]:
+                    break
+                await asyncio.sleep(0.2)  # let a background refetch finish
+            edge["check"] = result
 
 
 class RateLimiter:
@@ -94,10 +136,21 @@ class PurgeController(Controller):
         return Response({"id": purge_id, "receipt": f"/admin/purges/{purge_id}"}, status_code=202)
 
     @get("/{purge_id:str}")
-    async def read(self, state: State, purge_id: str) -> dict[str, Any]:
-        """When each region's edges acknowledged the purge, and how many objects they dropped."""
+    async def read(
+        self,
+        state: State,
+        purge_id: str,
+        check: Annotated[str | None, Parameter(max_length=500, pattern=r"^/[^\s]*$")] = None,
+    ) -> dict[str, Any]:
+        """When each region's edges acknowledged the purge, and how many objects they dropped.
+
+        With `check=/some/path`, each acknowledged edge is asked for that page and the receipt says whether
+        what it serves now was fetched after the purge (its `Age` is younger than the acknowledgement).
+        """
         store: PurgeStore = state.purge_store
         found = await store.receipt(purge_id[:36])
         if found is None:
             raise NotFoundException(detail=f"No purge {purge_id!r}.")
+        if check:
+            await _check_edges(state, found, check)
         return found

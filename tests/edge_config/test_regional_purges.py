@@ -177,6 +177,12 @@ def test_purge_api_receipts_and_refusals(edge_stack: EdgeStack) -> None:
     receipt = httpx.get(receipt_url, headers=ADMIN).json()
     assert set(receipt["regions"]) == {"eu", "us"}
     assert all(r["acknowledged_at"] for r in receipt["regions"].values())
+    checked = httpx.get(receipt_url, params={"check": "/eu/de/pages/about"}, headers=ADMIN, timeout=20).json()
+    for region in checked["regions"].values():
+        for edge in region["edges"]:
+            assert edge["check"]["confirmed"] is True, edge
+            assert edge["check"]["status"] == 200
+    assert httpx.get(receipt_url, params={"check": "no-slash"}, headers=ADMIN).status_code == 422
 
 
 def test_the_publish_webhook_is_signed_and_refuses_replays(edge_stack: EdgeStack) -> None:
