@@ -92,6 +92,10 @@ class PageCache:
     def bytes_used(self) -> int:
         return int(self._entries.currsize)
 
+    def age(self, page: CachedPage) -> float:
+        """Seconds since `page` was stored (0 for a page that never was)."""
+        return page.age(self._clock()) if page.stored_at else 0.0
+
     def _unindex(self, cache_key: str, page: CachedPage) -> None:
         for key in page.keys:
             members = self._by_key.get(key)

@@ -181,4 +181,4 @@ class PageEdgeMiddleware:
             return await _render(self.app, _render_scope(scope, query))
 
         page, outcome = await cache.get_or_render(cache_key, render)
-        await send_page(scope, send, page, outcome, age=page.age(cache._clock()) if page.stored_at else 0)
+        await send_page(scope, send, page, outcome, age=cache.age(page))

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager, suppress
 from typing import Any
 
-from litestar import Litestar, Request, Response, get
+from litestar import Litestar, Response, get
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.params import Parameter
@@ -34,7 +34,7 @@ async def provide_session(state: State) -> AsyncIterator[AsyncSession]:
 
 
 @get("/healthz")
-async def healthz(state: State, request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+async def healthz(state: State) -> Response[dict[str, Any]]:
     try:
         await state.db.ping()
     except Exception as exc:  # any database failure means "not healthy", whatever its type

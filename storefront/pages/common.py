@@ -13,7 +13,7 @@ from cache import keys as k
 from cache.keys import SurrogateKeys
 from cms_client import CmsClient
 from edge_config import Region
-from storefront.loader import PageLoad
+from storefront.loader import PageLoad, UpstreamError
 from storefront.render import uncacheable_response
 from storefront.upstreams import Upstreams
 
@@ -28,6 +28,13 @@ class PageError(Exception):
         self.status = status
         self.title = title
         self.message = message
+
+
+def upstream_failure(exc: UpstreamError, what: str) -> PageError:
+    """A critical read failed: a 404 page if the upstream said "no such thing", else a 503 page."""
+    if exc.not_found:
+        return PageError(404, "Not found", f"We couldn't find that {what}.")
+    return PageError(503, "Temporarily unavailable", "Part of the shop is not answering. Please try again shortly.")
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,15 @@ from cache import keys as k
 from cms_client import CmsClient
 from cms_client.client import CmsNotFound, CmsUnavailable
 from storefront.loader import UpstreamError
-from storefront.pages.common import PageError, chrome_context, chrome_loads, cms_keys, new_load, shop_for
+from storefront.pages.common import (
+    PageError,
+    chrome_context,
+    chrome_loads,
+    cms_keys,
+    new_load,
+    shop_for,
+    upstream_failure,
+)
 from storefront.render import page_response
 
 
@@ -40,9 +48,7 @@ async def content_page(request: Request[Any, Any, Any], region: str, lang: str, 
             {"page": load.read("cms-page", budget, page_entry)}, chrome_loads(request, load, shop)
         )
     except UpstreamError as exc:
-        if exc.not_found:
-            raise PageError(404, "Page not found", "There is no page at this address.") from None
-        raise PageError(503, "Temporarily unavailable", "Please try again shortly.") from None
+        raise upstream_failure(exc, "page") from None
     entry = results["page"]
     cms_keys(load, {"items": [entry], "next_change_at": entry.get("next_change_at")})
     context = {**chrome_context(results, load, shop), "entry": entry}

@@ -19,6 +19,7 @@ from storefront.pages.common import (
     cms_read,
     new_load,
     shop_for,
+    upstream_failure,
     upstreams,
 )
 from storefront.render import page_response
@@ -144,7 +145,7 @@ async def category(request: Request[Any, Any, Any], region: str, lang: str, slug
             },
         )
     except UpstreamError as exc:
-        raise _upstream_failure(exc, "category") from None
+        raise upstream_failure(exc, "category") from None
     node = _find_category(results["categories"] or [], slug)
     context = {
         **chrome_context(results, load, shop),
@@ -171,7 +172,7 @@ async def search(request: Request[Any, Any, Any], region: str, lang: str) -> Res
     try:
         results = await load.gather(loads, chrome_loads(request, load, shop))
     except UpstreamError as exc:
-        raise _upstream_failure(exc, "search") from None
+        raise upstream_failure(exc, "search") from None
     listing = results.get("listing") or {"items": [], "total": 0, "page": 1, "facets": {}}
     context = {
         **chrome_context(results, load, shop),
@@ -180,12 +181,6 @@ async def search(request: Request[Any, Any, Any], region: str, lang: str) -> Res
         **_listing_view(request, params | {"q": q}, listing),
     }
     return page_response(request.app.state.templates, "search.html", context, load, request.app.state.policy)
-
-
-def _upstream_failure(exc: UpstreamError, what: str) -> PageError:
-    if exc.not_found:
-        return PageError(404, "Not found", f"We couldn't find that {what}.")
-    return PageError(503, "Temporarily unavailable", "Part of the shop is not answering. Please try again shortly.")
 
 
 def _find_category(nodes: list[dict[str, Any]], slug: str) -> dict[str, Any] | None:

@@ -17,9 +17,10 @@ from storefront.pages.common import (
     cms_read,
     new_load,
     shop_for,
+    upstream_failure,
     upstreams,
 )
-from storefront.pages.listing import _upstream_failure, attach_prices
+from storefront.pages.listing import attach_prices
 from storefront.render import page_response
 
 RELATED = 4
@@ -59,7 +60,7 @@ async def product(request: Request[Any, Any, Any], region: str, lang: str, slug:
             },
         )
     except UpstreamError as exc:
-        raise _upstream_failure(exc, "product") from None
+        raise upstream_failure(exc, "product") from None
     item = results["product"]
     prices = [v["price"] for v in item["variants"] if v.get("price")]
     context = {
