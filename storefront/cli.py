@@ -58,6 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     purge.add_argument("--region", action="append", default=[], help="a region code (repeatable); default all")
     purge.add_argument("--hard", action="store_true", help="drop the pages instead of marking them stale")
 
+    funnel = commands.add_parser("funnel", help="print checkout step-to-step conversion from the checkout service")
+    funnel.add_argument("--region", help="one region (default all)")
+    funnel.add_argument("--hours", type=float, help="only carts that reached a step in the last N hours")
+
     seed = commands.add_parser("seed", help="write deterministic demo data")
     seed.add_argument("--products", type=_positive, default=300)
     seed.add_argument("--seed", type=int, default=42)
@@ -93,6 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         print(render_vcl(region, settings.origin.url, geo_header=settings.origin.geo_header.title()))
         return 0
+    if args.command == "funnel":
+        return _funnel(settings, args.region, args.hours)
     if args.command == "purge":
         return _purge(settings, args.key, args.url, args.region, hard=args.hard)
     if args.command == "images":
@@ -140,3 +146,26 @@ def _purge(settings: Settings, keys: list[str], urls: list[str], regions: list[s
         return 1
     print(f"not acknowledged within 30 s; see {receipt_url}", file=sys.stderr)
     return 1
+
+
+def _funnel(settings: Settings, region: str | None, hours: float | None) -> int:
+    import httpx
+
+    params = {k: v for k, v in {"region": region, "hours": hours}.items() if v is not None}
+    headers = {"Authorization": f"Bearer {settings.checkout.admin_token}"}
+    try:
+        response = httpx.get(f"{settings.checkout.url}/admin/funnel", params=params, headers=headers, timeout=10)
+    except httpx.HTTPError as exc:
+        print(f"the checkout service at {settings.checkout.url} did not answer: {exc}", file=sys.stderr)
+        return 1
+    if response.status_code != 200:
+        print(f"refused ({response.status_code}): {response.text}", file=sys.stderr)
+        return 1
+    scope = f"region {region}" if region else "all regions"
+    print(f"Checkout funnel, {scope}" + (f", last {hours:g} h" if hours else "") + ":")
+    print(f"  {'step':<10} {'carts':>7} {'from previous':>14} {'from cart':>10}")
+    for row in response.json()["steps"]:
+        prev = f"{row['from_previous']:.1%}" if row["from_previous"] is not None else "-"
+        start = f"{row['from_start']:.1%}" if row["from_start"] is not None else "-"
+        print(f"  {row['step']:<10} {row['carts']:>7} {prev:>14} {start:>10}")
+    return 0

@@ -58,6 +58,19 @@ class ServiceSettings:
 @dataclass(frozen=True, slots=True)
 class CatalogSettings(ServiceSettings):
     low_stock_threshold: int = 5
+    checkout_url: str = ""  # the catalog's displayed stock follows checkout's (empty: nothing to follow)
+    stock_poll_interval: float = 0.2
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutSettings(ServiceSettings):
+    catalog_url: str = "http://127.0.0.1:8101"
+    pricing_url: str = "http://127.0.0.1:8102"
+    cart_ttl: float = 30 * 86400.0  # seconds a cart lives after its last change
+    reservation_ttl: float = 900.0  # seconds stock stays held once checkout starts
+    payment_timeout: float = 10.0  # seconds to wait for the payment provider before reconciling instead
+    sweep_interval: float = 5.0  # how often expired reservations are released and pending orders settled
+    test_card_hang: float = 60.0  # how long the test provider's "times out" card keeps the caller waiting
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +139,7 @@ class Settings:
     catalog: CatalogSettings
     pricing: ServiceSettings
     cms: CmsSettings
+    checkout: CheckoutSettings
     origin: OriginSettings
     invalidator: InvalidatorSettings
     regions: RegionCatalogue = field(repr=False)
@@ -164,6 +178,23 @@ class Settings:
                 regions=regions,
                 echo_sql=echo,
                 low_stock_threshold=_int(env, "LOW_STOCK_THRESHOLD", 5),
+                checkout_url=urls["checkout"],
+                stock_poll_interval=_float(env, "STOCK_POLL_INTERVAL", 0.2),
+            ),
+            checkout=CheckoutSettings(
+                name="checkout",
+                url=urls["checkout"],
+                database_url=db("checkout"),
+                admin_token=admin_token,
+                regions=regions,
+                echo_sql=echo,
+                catalog_url=urls["catalog"],
+                pricing_url=urls["pricing"],
+                cart_ttl=_float(env, "CART_TTL", 30 * 86400.0),
+                reservation_ttl=_float(env, "RESERVATION_TTL", 900.0),
+                payment_timeout=_float(env, "PAYMENT_TIMEOUT", 10.0),
+                sweep_interval=_float(env, "CHECKOUT_SWEEP_INTERVAL", 5.0),
+                test_card_hang=_float(env, "TEST_CARD_HANG", 60.0),
             ),
             pricing=ServiceSettings(
                 name="pricing",

@@ -21,6 +21,7 @@ SERVICES: dict[str, str] = {
     "catalog": "backends.catalog.app:create_app",
     "pricing": "backends.pricing.app:create_app",
     "cms": "backends.cms.app:create_app",
+    "checkout": "backends.checkout.app:create_app",
     "origin": "storefront.app:create_app",
     "invalidator": "cache.service:create_app",
 }

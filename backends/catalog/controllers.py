@@ -6,7 +6,7 @@ import re
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, get, patch, put
+from litestar import Controller, Request, get, patch
 from litestar.datastructures import State
 from litestar.exceptions import NotFoundException
 from litestar.params import Parameter
@@ -21,8 +21,8 @@ from backends.catalog.service import (
     get_product,
     list_products,
     related_products,
-    set_stock,
     update_product,
+    variants_by_sku,
 )
 from backends.common import invalid, require_token
 from backends.common.money import parse_amount
@@ -97,10 +97,6 @@ class ProductUpdate(msgspec.Struct, forbid_unknown_fields=True):
     ) = None
 
 
-class StockUpdate(msgspec.Struct, forbid_unknown_fields=True):
-    quantity: Annotated[int, msgspec.Meta(ge=0, le=1_000_000)]
-
-
 class CatalogController(Controller):
     @get("/categories")
     async def categories(self, db_session: AsyncSession) -> dict[str, Any]:
@@ -149,6 +145,16 @@ class CatalogController(Controller):
             )
         except UnknownCategory as exc:
             raise NotFoundException(detail=f"No category {exc.args[0]!r}.") from exc
+
+    @get("/variants")
+    async def variants(
+        self, db_session: AsyncSession, skus: Annotated[str, Parameter(max_length=MAX_IDS * 65)]
+    ) -> dict[str, Any]:
+        """Many SKUs in one call, with their product, options, image and shipping weight (for checkout)."""
+        wanted = list(dict.fromkeys(s for s in skus.split(",") if s))
+        if not wanted or len(wanted) > MAX_IDS or not all(SKU.match(s) for s in wanted):
+            raise invalid("skus", f"1 to {MAX_IDS} comma-separated SKUs")
+        return {"items": await variants_by_sku(db_session, wanted)}
 
     @get("/products/{ref:str}")
     async def product(
@@ -209,22 +215,4 @@ class CatalogController(Controller):
         result = await update_product(db_session, product_id, changes)
         if result is None:
             raise NotFoundException(detail=f"No product {product_id}.")
-        return result
-
-    @put("/admin/inventory/{region:str}/{sku:str}", guards=[require_token])
-    async def stock(
-        self, state: State, db_session: AsyncSession, region: str, sku: str, data: StockUpdate
-    ) -> dict[str, Any]:
-        region_of(state, region)
-        if not SKU.match(sku):
-            raise invalid("sku", "not a SKU", source="path")
-        result = await set_stock(
-            db_session,
-            sku=sku,
-            region=region,
-            quantity=data.quantity,
-            low_threshold=state.settings.low_stock_threshold,
-        )
-        if result is None:
-            raise NotFoundException(detail=f"No SKU {sku!r}.")
         return result

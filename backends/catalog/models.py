@@ -65,6 +65,7 @@ class Variant(CatalogBase):
     product_id: Mapped[int] = mapped_column(ForeignKey("catalog_products.id", ondelete="CASCADE"), index=True)
     options: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     position: Mapped[int] = mapped_column(default=0)
+    weight_grams: Mapped[int] = mapped_column(default=500)  # shipping weight, for checkout's rates
 
 
 class Inventory(CatalogBase):
@@ -87,6 +88,15 @@ class PriceIndex(CatalogBase):
     product_id: Mapped[int] = mapped_column(ForeignKey("catalog_products.id", ondelete="CASCADE"), primary_key=True)
     region: Mapped[str] = mapped_column(String(16), primary_key=True)
     amount_minor: Mapped[int] = mapped_column(Integer, index=True)
+
+
+class FeedCursor(CatalogBase):
+    """How far the catalog has followed another service's outbox (moved in the same transaction as its effect)."""
+
+    __tablename__ = "catalog_feed_cursors"
+
+    source: Mapped[str] = mapped_column(String(40), primary_key=True)
+    last_seq: Mapped[int] = mapped_column(default=0)
 
 
 class CatalogEvent(OutboxEventMixin, CatalogBase):

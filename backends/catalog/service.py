@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -384,43 +384,66 @@ async def _replace_attributes(session: AsyncSession, product_id: int, attributes
 async def set_stock(
     session: AsyncSession, *, sku: str, region: str, quantity: int, low_threshold: int
 ) -> dict[str, Any] | None:
-    """Set one SKU's stock in one region; the event says whether the shopper-visible state changed."""
-    async with session.begin():
-        variant = await session.get(Variant, sku)
-        if variant is None:
-            return None
-        product_stock = (await stock_by_product(session, [variant.product_id], region)).get(variant.product_id, 0)
-        row = await session.get(Inventory, (sku, region), with_for_update=True)
-        before = row.quantity if row else 0
-        if row is None:
-            session.add(Inventory(sku=sku, region=region, quantity=quantity))
-        else:
-            row.quantity = quantity
-        if before == quantity:
-            return {"sku": sku, "region": region, "quantity": quantity, "changed": False}
-        after_total = product_stock - before + quantity
-        state_before = availability(product_stock, low_threshold)
-        state_after = availability(after_total, low_threshold)
-        add_event(
-            session,
-            CatalogEvent,
-            "inventory.changed",
-            [region],
-            {
-                "sku": sku,
-                "product_id": variant.product_id,
-                "region": region,
-                "quantity_before": before,
-                "quantity": quantity,
-                "state_before": state_before,
-                "state_after": state_after,
-                "visible_change": state_before != state_after,
-            },
-        )
-        return {
+    """Set one SKU's displayed stock in one region, in the caller's transaction.
+
+    The event says whether the shopper-visible state changed. Checkout owns sellable stock; this
+    copy follows it (see `stock_feed`).
+    """
+    variant = await session.get(Variant, sku)
+    if variant is None:
+        return None
+    product_stock = (await stock_by_product(session, [variant.product_id], region)).get(variant.product_id, 0)
+    row = await session.get(Inventory, (sku, region), with_for_update=True)
+    before = row.quantity if row else 0
+    if row is None:
+        session.add(Inventory(sku=sku, region=region, quantity=quantity))
+    else:
+        row.quantity = quantity
+    if before == quantity:
+        return {"sku": sku, "region": region, "quantity": quantity, "changed": False}
+    after_total = product_stock - before + quantity
+    state_before = availability(product_stock, low_threshold)
+    state_after = availability(after_total, low_threshold)
+    add_event(
+        session,
+        CatalogEvent,
+        "inventory.changed",
+        [region],
+        {
             "sku": sku,
+            "product_id": variant.product_id,
             "region": region,
+            "quantity_before": before,
             "quantity": quantity,
-            "changed": True,
-            "availability": state_after,
+            "state_before": state_before,
+            "state_after": state_after,
+            "visible_change": state_before != state_after,
+        },
+    )
+    return {
+        "sku": sku,
+        "region": region,
+        "quantity": quantity,
+        "changed": True,
+        "availability": state_after,
+    }
+
+
+async def variants_by_sku(session: AsyncSession, skus: Sequence[str]) -> list[dict[str, Any]]:
+    """What checkout needs to show and ship a SKU: its product, options, first image and weight."""
+    rows = await session.execute(
+        select(Variant, Product).join(Product, Product.id == Variant.product_id).where(Variant.sku.in_(skus))
+    )
+    return [
+        {
+            "sku": variant.sku,
+            "product_id": product.id,
+            "slug": product.slug,
+            "title": product.title,
+            "brand": product.brand,
+            "options": variant.options,
+            "weight_grams": variant.weight_grams,
+            "image": product.images[0] if product.images else None,
         }
+        for variant, product in rows.all()
+    ]

@@ -65,6 +65,7 @@ def create_service_app(
     background: Sequence[Background] = (),
     resources: Sequence[Resource] = (),
     state: dict[str, Any] | None = None,
+    exception_handlers: dict[type[Exception] | int, Any] | None = None,
     debug: bool = False,
 ) -> Litestar:
     """Build a backend: its tables are created at start-up and its engine disposed at shutdown.
@@ -92,7 +93,7 @@ def create_service_app(
         dependencies={"db_session": Provide(provide_session)},
         lifespan=[lifespan],
         state=State({"settings": settings, **(state or {})}),
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**EXCEPTION_HANDLERS, **(exception_handlers or {})},
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=None,
         debug=debug,

@@ -47,10 +47,23 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_manual_transactions(dbapi_connection: Any, _record: Any) -> None:
+    # pysqlite would open transactions lazily (and deferred); we issue BEGIN ourselves instead.
+    dbapi_connection.isolation_level = None
+
+
+def _begin_immediate(conn: Any) -> None:
+    # A deferred transaction that reads and then writes can fail at once with SQLITE_BUSY when another
+    # writer got in between; taking the write lock at BEGIN makes writers queue on busy_timeout instead.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 @dataclass(slots=True)
 class Database:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
+    # Sessions for read-modify-write transactions: BEGIN IMMEDIATE on SQLite, the same engine elsewhere.
+    writer: async_sessionmaker[AsyncSession]
 
     @classmethod
     def connect(cls, url: str, *, echo: bool = False) -> Database:
@@ -62,9 +75,18 @@ class Database:
         else:
             kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
         engine = create_async_engine(url, **kwargs)
+        write_engine = engine
         if parsed.get_backend_name() == "sqlite":
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        return cls(engine=engine, sessionmaker=async_sessionmaker(engine, expire_on_commit=False))
+            write_engine = create_async_engine(url, **kwargs)
+            event.listen(write_engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(write_engine.sync_engine, "connect", _sqlite_manual_transactions)
+            event.listen(write_engine.sync_engine, "begin", _begin_immediate)
+        return cls(
+            engine=engine,
+            sessionmaker=async_sessionmaker(engine, expire_on_commit=False),
+            writer=async_sessionmaker(write_engine, expire_on_commit=False),
+        )
 
     @property
     def dialect(self) -> str:
@@ -84,3 +106,5 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.writer.kw["bind"] is not self.engine:
+            await self.writer.kw["bind"].dispose()

@@ -11,6 +11,7 @@ from edge_config import Region
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SKU = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+PROMO_CODE = r"^[A-Za-z0-9][A-Za-z0-9-]{2,31}$"
 
 
 def region_of(state: State, code: str) -> Region:

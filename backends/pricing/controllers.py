@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backends.common import invalid, require_token, utcnow
 from backends.common.money import parse_amount
-from backends.common.validation import SKU, SLUG, region_of
+from backends.common.validation import PROMO_CODE, SKU, SLUG, region_of
 from backends.pricing.service import (
     PromotionConflict,
     create_promotion,
@@ -79,6 +79,7 @@ class OrderQuote(msgspec.Struct, forbid_unknown_fields=True):
     region: Annotated[str, msgspec.Meta(max_length=16)]
     lines: Annotated[list[OrderLine], msgspec.Meta(min_length=1, max_length=100)]
     at: datetime | None = None
+    codes: Annotated[list[Annotated[str, msgspec.Meta(pattern=PROMO_CODE)]], msgspec.Meta(max_length=5)] = []
 
 
 class PromotionIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -92,6 +93,7 @@ class PromotionIn(msgspec.Struct, forbid_unknown_fields=True):
     ends_at: datetime
     target: Annotated[str, msgspec.Meta(max_length=80)] = ""
     min_order: Annotated[str, msgspec.Meta(max_length=20)] = "0"
+    code: Annotated[str, msgspec.Meta(pattern=PROMO_CODE)] | None = None
 
 
 class PricingController(Controller):
@@ -117,7 +119,9 @@ class PricingController(Controller):
         region_of(state, data.region)
         lines = [(line.sku, line.quantity) for line in data.lines]
         try:
-            return await order_total(db_session, region=data.region, lines=lines, at=_instant(data.at))
+            return await order_total(
+                db_session, region=data.region, lines=lines, at=_instant(data.at), codes=data.codes
+            )
         except LookupError as exc:
             raise NotFoundException(detail=f"No price book for region {data.region!r}.") from exc
 
@@ -156,6 +160,8 @@ class PricingController(Controller):
         """Create a promotion; a retry with the same slug and fields answers 200 with the original."""
         currency = region_of(state, data.region).currency
         value = _basis_points(data.value) if data.kind == "percent" else _amount(data.value, "value", currency)
+        if data.code is not None and data.scope != "order":
+            raise invalid("code", "only order promotions take a code", source="body")
         if data.scope != "order" and not data.target:
             raise invalid("target", f"a {data.scope} promotion needs a target", source="body")
         starts, ends = _instant(data.starts_at), _instant(data.ends_at)
@@ -174,6 +180,7 @@ class PricingController(Controller):
             else 0,
             "starts_at": starts,
             "ends_at": ends,
+            "code": data.code.upper() if data.code else None,
         }
         try:
             promo, created = await create_promotion(db_session, fields)

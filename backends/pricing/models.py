@@ -61,6 +61,8 @@ class Promotion(PricingBase):
     scope: Mapped[str] = mapped_column(String(10))
     target: Mapped[str] = mapped_column(String(80), default="")
     min_order_minor: Mapped[int] = mapped_column(default=0)
+    # An order promotion with a code applies only when the shopper enters it (upper case, per region).
+    code: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

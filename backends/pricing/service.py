@@ -101,9 +101,18 @@ async def quote(session: AsyncSession, *, region: str, skus: Sequence[str], at: 
 
 
 async def order_total(
-    session: AsyncSession, *, region: str, lines: Sequence[tuple[str, int]], at: datetime
+    session: AsyncSession,
+    *,
+    region: str,
+    lines: Sequence[tuple[str, int]],
+    at: datetime,
+    codes: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Price order lines, then apply the best order-threshold promotion the subtotal qualifies for."""
+    """Price order lines, then apply the best order promotion the subtotal qualifies for.
+
+    Promotions with a code compete only when one of `codes` names them; codes that name no live
+    promotion in the region come back in `unknown_codes`.
+    """
     skus = list(dict.fromkeys(sku for sku, _ in lines))
     priced = await quote(session, region=region, skus=skus, at=at)
     unit = {p["sku"]: p["final_minor"] for p in priced["prices"]}
@@ -124,11 +133,15 @@ async def order_total(
         Promotion.scope == "order",
         Promotion.starts_at <= at,
         Promotion.ends_at > at,
-        Promotion.min_order_minor <= subtotal,
     )
-    best, best_off = None, 0
+    wanted = {c.upper() for c in codes}
+    best, best_off, known = None, 0, set()
     for promo in (await session.scalars(stmt.order_by(Promotion.id))).all():
-        if (off := _discount(promo, subtotal)) > best_off:
+        if promo.code is not None:
+            if promo.code not in wanted:
+                continue
+            known.add(promo.code)
+        if promo.min_order_minor <= subtotal and (off := _discount(promo, subtotal)) > best_off:
             best, best_off = promo, off
     return {
         "region": region,
@@ -138,6 +151,7 @@ async def order_total(
         "missing": priced["missing"],
         "subtotal": money(subtotal, currency),
         "order_promotions": [_promo_info(best, best_off, currency)] if best else [],
+        "unknown_codes": sorted(wanted - known),
         "total": money(subtotal - best_off, currency),
         "next_change_at": priced["next_change_at"],
     }
@@ -213,6 +227,7 @@ def promotion_dict(p: Promotion) -> dict[str, Any]:
         "scope": p.scope,
         "target": p.target,
         "min_order_minor": p.min_order_minor,
+        "code": p.code,
         "starts_at": p.starts_at.isoformat(),
         "ends_at": p.ends_at.isoformat(),
     }

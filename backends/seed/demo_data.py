@@ -77,6 +77,10 @@ SIZED = {"jackets", "shirts", "knitwear", "trousers", "sneakers", "boots", "sand
 SIZES = ["XS", "S", "M", "L", "XL"]
 SHOE_SIZES = ["38", "39", "40", "41", "42", "43", "44"]
 # Shelf prices are set in USD and converted; EUR includes VAT, SGD includes GST.
+WELCOME_CODE = "WELCOME10"
+# Shipping weight per category (grams); anything else weighs DEFAULT_WEIGHT.
+WEIGHTS = {"jackets": 1100, "boots": 1600, "sneakers": 1000, "sandals": 600, "knitwear": 700, "lighting": 2400}
+DEFAULT_WEIGHT = 450
 FX = {"USD": Decimal("1"), "EUR": Decimal("1.09"), "SGD": Decimal("1.42")}
 
 
@@ -166,7 +170,15 @@ def build(
         base_usd = Decimal(rng.choice([19, 29, 39, 49, 59, 79, 99, 129, 149, 199, 249, 299]))
         for position, option in enumerate(options):
             sku = f"SKU-{pid:05d}-{position + 1}"
-            data.variants.append({"sku": sku, "product_id": pid, "options": option, "position": position})
+            data.variants.append(
+                {
+                    "sku": sku,
+                    "product_id": pid,
+                    "options": option,
+                    "position": position,
+                    "weight_grams": WEIGHTS.get(cat_slug, DEFAULT_WEIGHT),
+                }
+            )
             for region in regions:
                 roll = rng.random()
                 quantity = 0 if roll < 0.08 else rng.randint(1, 4) if roll < 0.2 else rng.randint(5, 80)
@@ -210,6 +222,10 @@ def _promotions(regions: RegionCatalogue, day: datetime) -> list[dict[str, Any]]
         ("boots-week", "Boots week: 15% off", "us", "percent", 1500, "category", "boots", 0, 2, 9),
         ("lighting-sale", "Lighting sale: 25% off", "eu", "percent", 2500, "category", "lighting", 0, 5, 12),
     ]
+    welcome = [
+        (f"welcome-{r}", "Welcome: 10% off your first order", r, "percent", 1000, "order", "", 0, -1, 365)
+        for r in sorted(codes)
+    ]
     return [
         {
             "slug": slug,
@@ -222,8 +238,9 @@ def _promotions(regions: RegionCatalogue, day: datetime) -> list[dict[str, Any]]
             "min_order_minor": minimum,
             "starts_at": day + timedelta(days=start),
             "ends_at": day + timedelta(days=end),
+            "code": WELCOME_CODE if slug.startswith("welcome-") else None,
         }
-        for slug, name, region, kind, value, scope, target, minimum, start, end in promos
+        for slug, name, region, kind, value, scope, target, minimum, start, end in promos + welcome
         if region in codes
     ]
 

@@ -1,4 +1,4 @@
-"""Writes the demo data into the catalog, pricing and CMS databases (directly, without events)."""
+"""Writes the demo data into the catalog, pricing, CMS and checkout databases (directly, without events)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from backends.catalog.models import (
     ProductAttribute,
     Variant,
 )
+from backends.checkout.models import CheckoutBase, Stock
 from backends.cms.content_types import validate_fields
 from backends.cms.models import CmsBase, Entry, EntryVersion
 from backends.common import Database, utcnow
@@ -46,7 +47,7 @@ async def _is_empty(db: Database, model: type) -> bool:
 async def seed_all(
     settings: Settings, *, products: int = 300, seed: int = 42, reset: bool = False, images: int = DEMO_IMAGES
 ) -> SeedReport:
-    """Seed each of the three databases that is empty (all of them with `reset`); returns what was written.
+    """Seed each of the databases that is empty (all of them with `reset`); returns what was written.
 
     Each database is checked on its own, so a seed interrupted half-way completes on the next run.
     """
@@ -54,11 +55,13 @@ async def seed_all(
     catalog = Database.connect(settings.catalog.database_url)
     pricing = Database.connect(settings.pricing.database_url)
     cms = Database.connect(settings.cms.database_url)
+    checkout = Database.connect(settings.checkout.database_url)
     try:
         for db, metadata in (
             (catalog, CatalogBase.metadata),
             (pricing, PricingBase.metadata),
             (cms, CmsBase.metadata),
+            (checkout, CheckoutBase.metadata),
         ):
             if reset:
                 await db.drop_all(metadata)
@@ -67,6 +70,7 @@ async def seed_all(
             "pricing": await _is_empty(pricing, PriceBook),
             "cms": await _is_empty(cms, Entry),
             "catalog": await _is_empty(catalog, Product),
+            "checkout": await _is_empty(checkout, Stock),
         }
         if not any(empty.values()):
             return SeedReport(False, 0, 0, 0, 0, time.perf_counter() - started)
@@ -104,6 +108,13 @@ async def seed_all(
                 await session.execute(insert(Variant), data.variants)
                 await session.execute(insert(Inventory), data.inventory)
                 await session.execute(insert(PriceIndex), data.price_index)
+        if empty["checkout"]:
+            # Checkout's sellable stock starts equal to what the catalog shows; afterwards the catalog follows it.
+            async with checkout.sessionmaker() as session, session.begin():
+                await session.execute(
+                    insert(Stock),
+                    [{"region": i["region"], "sku": i["sku"], "on_hand": i["quantity"]} for i in data.inventory],
+                )
         return SeedReport(
             True,
             len(data.products),
@@ -113,5 +124,5 @@ async def seed_all(
             time.perf_counter() - started,
         )
     finally:
-        for db in (catalog, pricing, cms):
+        for db in (catalog, pricing, cms, checkout):
             await db.dispose()

@@ -158,15 +158,26 @@ async def test_product_update_commits_with_its_event(client: AsyncTestClient[Any
     assert [i["id"] for i in hits["items"]] == [1]
 
 
-async def test_stock_event_says_whether_the_visible_state_changed(client: AsyncTestClient[Any]) -> None:
+async def _set_stock(settings: Settings, sku: str, region: str, quantity: int) -> None:
+    db = Database.connect(settings.catalog.database_url)
+    try:
+        async with db.writer() as session, session.begin():
+            await set_stock(session, sku=sku, region=region, quantity=quantity, low_threshold=5)
+    finally:
+        await db.dispose()
+
+
+async def test_stock_event_says_whether_the_visible_state_changed(
+    client: AsyncTestClient[Any], seeded: Settings
+) -> None:
     product = (await client.get("/products/2", params={"region": "eu"})).json()
     skus = [v["sku"] for v in product["variants"]]
     for sku in skus:  # plenty of stock everywhere first
-        assert (await client.put(f"/admin/inventory/eu/{sku}", json={"quantity": 50}, headers=ADMIN)).status_code == 200
+        await _set_stock(seeded, sku, "eu", 50)
     baseline = len(await events(client))
-    await client.put(f"/admin/inventory/eu/{skus[0]}", json={"quantity": 49}, headers=ADMIN)
+    await _set_stock(seeded, skus[0], "eu", 49)
     for sku in skus:
-        await client.put(f"/admin/inventory/eu/{sku}", json={"quantity": 0}, headers=ADMIN)
+        await _set_stock(seeded, sku, "eu", 0)
     new = (await events(client))[baseline:]
     assert new[0]["payload"]["visible_change"] is False
     assert new[-1]["payload"]["state_after"] == "sold_out" and new[-1]["payload"]["visible_change"] is True
@@ -174,13 +185,12 @@ async def test_stock_event_says_whether_the_visible_state_changed(client: AsyncT
     assert (await client.get("/products/2", params={"region": "eu"})).json()["availability"] == "sold_out"
 
 
-async def test_stock_update_validation(client: AsyncTestClient[Any]) -> None:
-    bad = [({"quantity": -1}, 422), ({"quantity": "ten"}, 422), ({"qty": 3}, 422)]
-    for body, status in bad:
-        response = await client.put("/admin/inventory/us/SKU-00001-1", json=body, headers=ADMIN)
-        assert response.status_code == status, body
-    unknown = await client.put("/admin/inventory/us/SKU-99999-9", json={"quantity": 1}, headers=ADMIN)
-    assert unknown.status_code == 404
+async def test_variants_for_checkout(client: AsyncTestClient[Any]) -> None:
+    body = (await client.get("/variants", params={"skus": "SKU-00001-1,SKU-99999-9"})).json()
+    [item] = body["items"]
+    assert item["sku"] == "SKU-00001-1" and item["product_id"] == 1 and item["weight_grams"] > 0
+    for bad in ("", ",", "no spaces allowed", ",".join(f"SKU-{i:05d}-1" for i in range(101))):
+        assert (await client.get("/variants", params={"skus": bad})).status_code == 422, bad
 
 
 async def test_failed_write_rolls_back_its_event(seeded: Settings) -> None:
@@ -189,7 +199,8 @@ async def test_failed_write_rolls_back_its_event(seeded: Settings) -> None:
     try:
         async with db.sessionmaker() as session:
             with pytest.raises(Exception, match=r"(?i)constraint|check"):
-                await set_stock(session, sku="SKU-00001-1", region="us", quantity=-5, low_threshold=5)
+                async with session.begin():
+                    await set_stock(session, sku="SKU-00001-1", region="us", quantity=-5, low_threshold=5)
         async with db.sessionmaker() as session:
             assert await session.scalar(select(func.count()).select_from(CatalogEvent)) == 0
             stock = await session.get(Inventory, ("SKU-00001-1", "us"))

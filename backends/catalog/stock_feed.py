@@ -1,0 +1,69 @@
+"""Keeps the catalog's displayed stock in step with checkout's sellable stock, from checkout's outbox.
+
+Each batch of `inventory.changed` events is applied with the cursor move in one transaction, and
+each event carries the absolute stock, so a batch seen twice changes nothing. The catalog writes its
+own `inventory.changed` as it applies them, which is what the invalidator purges on: pages are purged
+only once the catalog can serve the new stock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import httpx
+from litestar import Litestar
+
+from backends.catalog.models import FeedCursor
+from backends.catalog.service import set_stock
+from storefront.settings import CatalogSettings
+
+SOURCE = "checkout"
+_log = logging.getLogger(__name__)
+
+
+async def follow_checkout_stock(app: Litestar) -> None:
+    settings: CatalogSettings = app.state.settings
+    if not settings.checkout_url:
+        return
+    headers = {"Authorization": f"Bearer {settings.admin_token}"}
+    async with httpx.AsyncClient(base_url=settings.checkout_url, headers=headers, timeout=5.0) as client:
+        while True:
+            try:
+                applied = await apply_batch(app, client)
+            except (httpx.HTTPError, ValueError, KeyError) as exc:
+                _log.warning("cannot follow checkout stock yet: %s", exc)
+                applied = 0
+            if not applied:
+                await asyncio.sleep(settings.stock_poll_interval)
+
+
+async def apply_batch(app: Litestar, client: httpx.AsyncClient) -> int:
+    settings: CatalogSettings = app.state.settings
+    async with app.state.db.sessionmaker() as session:
+        cursor = await session.get(FeedCursor, SOURCE)
+        after = cursor.last_seq if cursor else 0
+    response = await client.get("/admin/outbox", params={"after": after, "limit": 200})
+    response.raise_for_status()
+    events = response.json()["events"]
+    if not events:
+        return 0
+    async with app.state.db.writer() as session, session.begin():
+        cursor = await session.get(FeedCursor, SOURCE, with_for_update=True)
+        if cursor is None:
+            cursor = FeedCursor(source=SOURCE, last_seq=0)
+            session.add(cursor)
+        for event in events:
+            if event["seq"] <= cursor.last_seq:
+                continue  # another worker applied it already
+            if event["type"] == "inventory.changed":
+                p = event["payload"]
+                await set_stock(
+                    session,
+                    sku=p["sku"],
+                    region=p["region"],
+                    quantity=p["on_hand"],
+                    low_threshold=settings.low_stock_threshold,
+                )
+            cursor.last_seq = event["seq"]
+    return len(events)

@@ -1,0 +1,70 @@
+"""The checkout service's app factory: carts, orders and the sweeper that settles what time leaves behind."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+import httpx
+from litestar import Litestar
+
+from backends.checkout import stock
+from backends.checkout.carts import CartError, Carts
+from backends.checkout.controllers import CheckoutController, cart_error, upstream_error
+from backends.checkout.models import CheckoutBase, CheckoutEvent
+from backends.checkout.orders import Orders
+from backends.checkout.payments import TestPaymentProvider
+from backends.checkout.rules import load_rules
+from backends.checkout.upstreams import Upstreams, UpstreamUnavailable
+from backends.common import create_service_app, utcnow
+from storefront.settings import CheckoutSettings, Settings
+
+_log = logging.getLogger(__name__)
+
+
+def create_app(
+    settings: CheckoutSettings | None = None, *, mounts: dict[str, httpx.AsyncBaseTransport] | None = None
+) -> Litestar:
+    """`mounts` routes catalog and pricing calls to other transports (tests use in-process apps)."""
+    settings = settings or Settings.from_env().checkout
+    rules = load_rules(settings.regions)
+
+    @asynccontextmanager
+    async def services(app: Litestar) -> AsyncIterator[None]:
+        async with httpx.AsyncClient(timeout=httpx.Timeout(5.0), mounts=mounts) as client:
+            upstreams = Upstreams(client, catalog_url=settings.catalog_url, pricing_url=settings.pricing_url)
+            app.state.carts = Carts(app.state.db, upstreams, rules, timedelta(seconds=settings.cart_ttl))
+            provider = TestPaymentProvider(app.state.db, hang_seconds=settings.test_card_hang)
+            app.state.orders = Orders(app.state.carts, provider, payment_timeout=settings.payment_timeout)
+            yield
+
+    return create_service_app(
+        settings=settings,
+        metadata=CheckoutBase.metadata,
+        outbox_model=CheckoutEvent,
+        route_handlers=[CheckoutController],
+        resources=[services],
+        background=[sweep],
+        exception_handlers={CartError: cart_error, UpstreamUnavailable: upstream_error},
+    )
+
+
+async def sweep(app: Litestar) -> None:
+    """Release expired reservations and settle orders a crash or timeout left pending; first at start-up."""
+    settings: CheckoutSettings = app.state.settings
+    orders: Orders = app.state.orders
+    while True:
+        try:
+            now = utcnow()
+            async with app.state.db.writer() as session, session.begin():
+                released = await stock.release_expired(session, now)
+            if released:
+                _log.info("released %d expired reservations", released)
+            await orders.reconcile(older_than=now - timedelta(seconds=settings.payment_timeout))
+            await orders.forget_old_keys(now)
+        except Exception:
+            _log.exception("checkout sweep failed; retrying")
+        await asyncio.sleep(settings.sweep_interval)
