@@ -17,7 +17,10 @@ from cache.policy import CachePolicy
 from cms_client import CmsClient
 from image_pipeline import ImageStore
 from image_pipeline.routes import image, upload
+from storefront.checkout_client import CheckoutClient
 from storefront.edge import PageEdgeMiddleware
+from storefront.pages.cart import add_to_cart, cart_fragment, cart_page, update_cart
+from storefront.pages.checkout import checkout_page, checkout_quote, checkout_step, confirmation
 from storefront.pages.common import ERROR_HANDLERS
 from storefront.pages.content import content_page, healthz, metrics, purge, regions, root
 from storefront.pages.listing import category, home, search
@@ -37,6 +40,7 @@ def create_app(settings: OriginSettings | None = None) -> Litestar:
         limits = httpx.Limits(max_connections=settings.pool_size, max_keepalive_connections=settings.pool_size)
         async with httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(5.0)) as client:
             app.state.upstreams = Upstreams(client, settings)
+            app.state.checkout = CheckoutClient(client, settings.checkout_url, order_timeout=settings.checkout_timeout)
             app.state.cms = CmsClient(client, settings.cms_url, fresh_ttl=settings.cms_cache_ttl)
             app.state.page_cache = PageCache(settings.page_cache_bytes) if settings.page_cache else None
             app.state.counters = Counter()
@@ -62,6 +66,14 @@ def create_app(settings: OriginSettings | None = None) -> Litestar:
             content_page,
             image,
             upload,
+            cart_fragment,
+            cart_page,
+            add_to_cart,
+            update_cart,
+            checkout_page,
+            checkout_step,
+            checkout_quote,
+            confirmation,
         ],
         lifespan=[lifespan],
         state=State(

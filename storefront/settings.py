@@ -105,6 +105,8 @@ class OriginSettings:
     page_ttl: int = 60
     geo_header: str = "x-geo-region"
     default_region: str = "us"
+    secret_key: str = ""  # signs CSRF tokens; set STOREFRONT_SECRET_KEY in production
+    checkout_timeout: float = 15.0  # placing an order waits on the payment provider
 
     @property
     def host(self) -> str:
@@ -267,5 +269,7 @@ class Settings:
                 page_ttl=_int(env, "PAGE_TTL", 60),
                 geo_header=_get(env, "GEO_HEADER", "x-geo-region").lower(),
                 default_region=_get(env, "DEFAULT_REGION", regions.regions[0].code),
+                secret_key=_get(env, "SECRET_KEY", f"{_DEV_TOKEN_PREFIX}secret-key"),
+                checkout_timeout=_float(env, "CHECKOUT_TIMEOUT", 15.0),
             ),
         )

@@ -28,11 +28,15 @@ async def follow_checkout_stock(app: Litestar) -> None:
         return
     headers = {"Authorization": f"Bearer {settings.admin_token}"}
     async with httpx.AsyncClient(base_url=settings.checkout_url, headers=headers, timeout=5.0) as client:
+        failing = False
         while True:
             try:
                 applied = await apply_batch(app, client)
+                failing = False
             except (httpx.HTTPError, ValueError, KeyError) as exc:
-                _log.warning("cannot follow checkout stock yet: %s", exc)
+                if not failing:  # once per outage, not once per poll
+                    _log.warning("cannot follow checkout's stock at %s: %s", settings.checkout_url, exc)
+                failing = True
                 applied = 0
             if not applied:
                 await asyncio.sleep(settings.stock_poll_interval)

@@ -251,6 +251,10 @@ class Carts:
                 "applied": [{"name": p["name"], "discount": p["discount"]} for p in promotions],
             },
             "item_count": sum(q for _, q in lines),
+            "destinations": {
+                "countries": list(rules.countries),
+                "states": sorted(rules.tax_rates) if rules.zone_by == "state" else [],
+            },
             "unavailable": unavailable,
             "ready": bool(priced) and not unavailable and bool(cart.email) and cart.shipping_method is not None,
             **summary,

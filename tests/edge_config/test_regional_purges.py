@@ -21,7 +21,7 @@ from tests.storefront.conftest import Stack
 
 ADMIN = {"Authorization": "Bearer edge-admin"}
 EDITOR = {"Authorization": "Bearer edge-editor"}
-SERVICES = ("catalog", "pricing", "cms", "origin", "invalidator")
+SERVICES = ("catalog", "pricing", "cms", "checkout", "origin", "invalidator")
 
 
 @dataclass
@@ -150,7 +150,7 @@ def test_a_purger_that_was_down_replays_what_it_missed(edge_stack: EdgeStack) ->
     try:
         for sku in item["skus"]:
             response = httpx.put(
-                f"{edge_stack.url('catalog')}/admin/inventory/apac/{sku}", json={"quantity": 0}, headers=ADMIN
+                f"{edge_stack.url('checkout')}/admin/stock/apac/{sku}", json={"on_hand": 0}, headers=ADMIN
             )
             assert response.status_code == 200
         assert edge_stack.page("apac", path).headers["x-cache"] == "HIT"  # nobody purged yet

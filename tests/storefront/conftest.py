@@ -14,7 +14,7 @@ import pytest
 
 from storefront.stack import free_port, spawn, stop, wait_healthy
 
-SERVICES = ("catalog", "pricing", "cms", "origin")
+SERVICES = ("catalog", "pricing", "cms", "checkout", "origin")
 
 
 @dataclass
