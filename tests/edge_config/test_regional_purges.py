@@ -232,3 +232,32 @@ def test_the_follow_up_purge_reaches_the_edge_too(edge_stack: EdgeStack) -> None
 
     time.sleep(0.2)
     assert eventually(follow_up_done, timeout=10)
+
+
+def test_one_shopper_never_sees_another_shoppers_cart(edge_stack: EdgeStack) -> None:
+    """Two shoppers through the same real Varnish: carts, fragments and checkout stay private; the product
+    page they both see is one cached copy with no cookie in it."""
+    item = product(edge_stack, "boots")
+    sku = item["skus"][0]
+    restock = httpx.put(f"{edge_stack.url('checkout')}/admin/stock/us/{sku}", json={"on_hand": 30}, headers=ADMIN)
+    assert restock.status_code == 200
+    edge = edge_stack.edges["us"].url
+    alice = httpx.Client(base_url=edge, timeout=10)
+    bob = httpx.Client(base_url=edge, timeout=10)
+    token = alice.get("/fragments/cart", params={"region": "us"}).json()["csrf"]
+    added = alice.post("/us/en/cart", data={"sku": sku, "quantity": "4", "csrf": token}, follow_redirects=False)
+    assert added.status_code == 303 and "sf_cart_us" in alice.cookies
+    mine = alice.get("/us/en/cart")
+    assert mine.headers["cache-control"] == "private, no-store" and 'value="4"' in mine.text
+    assert alice.get("/fragments/cart", params={"region": "us"}).json()["count"] == 4
+    for _ in range(2):  # twice: a stored copy would show on the second request
+        theirs = bob.get("/us/en/cart")
+        assert "Your cart is empty" in theirs.text and 'value="4"' not in theirs.text
+        assert theirs.headers["x-cache"] != "HIT"
+        assert bob.get("/fragments/cart", params={"region": "us"}).json()["count"] == 0
+        assert bob.get("/us/en/checkout", follow_redirects=False).headers["location"] == "/us/en/cart"
+    path = f"/us/en/p/{item['slug']}"
+    seen_by_alice = alice.get(path)
+    seen_by_bob = bob.get(path)
+    assert "set-cookie" not in seen_by_alice.headers and "set-cookie" not in seen_by_bob.headers
+    assert seen_by_bob.headers["x-cache"] == "HIT" and seen_by_bob.text == seen_by_alice.text

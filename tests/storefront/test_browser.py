@@ -52,3 +52,62 @@ def test_product_page_pictures_load_and_prefer_avif(stack: Stack, browser, tmp_p
     # Nothing shifts: every image declares its box before it loads.
     assert page.evaluate("Array.from(document.images).every(i => i.getAttribute('width') && i.getAttribute('height'))")
     page.close()
+
+
+def test_a_shopper_checks_out_from_the_product_page(stack: Stack, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Product page to confirmation in Chromium, with scripts on: the add-to-cart form fetches its token,
+    the summary follows the address before it is saved, and every step is screenshotted."""
+    item = httpx.get(f"{stack.url('catalog')}/products", params={"region": "us", "page_size": 3}).json()["items"][2]
+    sku = item["skus"][0]
+    stocked = httpx.put(
+        f"{stack.url('checkout')}/admin/stock/us/{sku}",
+        json={"on_hand": 20},
+        headers={"Authorization": "Bearer e2e-admin"},
+    )
+    assert stocked.status_code == 200
+    shots = Path(os.environ.get("STOREFRONT_SCREENSHOTS", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    page.goto(f"{stack.url('origin')}/us/en/p/{item['slug']}", wait_until="networkidle")
+    page.check(f"input[name=sku][value='{sku}']")
+    page.fill("#quantity", "2")
+    page.screenshot(path=str(shots / "1-product.png"), full_page=True)
+    page.click("text=Add to cart")
+    page.wait_for_url("**/us/en/cart")
+    assert page.locator("[data-cart-count]").first.inner_text() == "2"
+    page.screenshot(path=str(shots / "2-cart.png"), full_page=True)
+    page.click("text=Check out")
+    page.wait_for_url("**/us/en/checkout")
+    page.fill("#email", "grace@example.com")
+    page.screenshot(path=str(shots / "3-contact.png"), full_page=True)
+    page.click("text=Continue to shipping address")
+    page.fill("#name", "Grace Hopper")
+    page.fill("#line1", "1 Navy Way")
+    page.fill("#city", "Arlington")
+    page.fill("#postal_code", "22202")
+    page.select_option("#state", "VA")
+    page.wait_for_function("document.querySelector('#summary').innerText.includes('Sales tax 5.3%')")
+    page.select_option("#state", "OR")  # the summary follows the address before it is saved
+    page.wait_for_function("document.querySelector('#summary').innerText.includes('Sales tax 0%')")
+    page.select_option("#state", "VA")
+    page.screenshot(path=str(shots / "4-address.png"), full_page=True)
+    page.click("text=Continue to shipping method")
+    page.check("input[name=method][value=express]")
+    page.screenshot(path=str(shots / "5-shipping.png"), full_page=True)
+    page.click("text=Continue to payment")
+    page.fill("#number", "4242 4242 4242 4242")
+    page.fill("#exp_month", "12")
+    page.fill("#exp_year", "2030")
+    page.fill("#cvc", "123")
+    total = page.locator("[data-total]").inner_text()
+    page.screenshot(path=str(shots / "6-payment.png"), full_page=True)
+    page.click("#place-order")
+    page.wait_for_url("**/checkout/orders/*")
+    assert "Thank you" in page.locator("h1").inner_text()
+    assert page.locator("[data-total]").inner_text() == total
+    page.screenshot(path=str(shots / "7-confirmation.png"), full_page=True)
+    cookies = {c["name"]: c for c in context.cookies()}
+    assert cookies["sf_cart_us"]["httpOnly"] and cookies["sf_cart_us"]["sameSite"] == "Lax"
+    assert cookies["sf_session"]["httpOnly"]
+    context.close()
