@@ -35,6 +35,7 @@ from storefront.stack import free_port, spawn, stop, wait_healthy
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "bench-admin"  # noqa: S105 - a throwaway token for processes this harness starts and stops
 DELAYS = {"cms": 0.120, "catalog": 0.060, "pricing": 0.040}
+BACKENDS = ("catalog", "pricing", "cms", "checkout")
 
 
 @dataclass
@@ -64,9 +65,9 @@ class Cluster:
         return url
 
     def start_backends(self) -> None:
-        for name in ("catalog", "pricing", "cms"):
+        for name in BACKENDS:
             self.backends[name] = f"http://127.0.0.1:{free_port()}"
-        for name in ("catalog", "pricing", "cms"):
+        for name in BACKENDS:
             self._wait(name, self.backends[name], spawn(name, self.env(), quiet=True))
 
     def origin(self, **extra: str) -> str:
@@ -372,6 +373,81 @@ def bench_purge(cluster: Cluster, quick: bool) -> list[str]:
     ]
 
 
+def _ready_carts(client: httpx.Client, checkout: str, sku: str, count: int) -> list[dict[str, object]]:
+    address = {"name": "Bench", "line1": "1 Main St", "city": "Austin", "state": "TX", "postal_code": "73301"}
+    carts = []
+    for _ in range(count):
+        cart = client.post(f"{checkout}/carts", json={"region": "us"}).raise_for_status().json()
+        base = f"{checkout}/carts/{cart['id']}"
+        client.post(f"{base}/lines", json={"sku": sku, "quantity": 1}).raise_for_status()
+        client.put(f"{base}/contact", json={"email": "bench@example.com"}).raise_for_status()
+        client.put(f"{base}/address", json={**address, "country": "US"}).raise_for_status()
+        carts.append(client.put(f"{base}/shipping", json={"method": "standard"}).raise_for_status().json())
+    return carts
+
+
+def bench_checkout(cluster: Cluster, quick: bool) -> list[str]:
+    """Order placement on one checkout worker (SQLite), all orders for one hot SKU, against pricing a cart."""
+    count, concurrency = (40, 4) if quick else (600, 8)
+    checkout, auth = cluster.backends["checkout"], {"Authorization": f"Bearer {TOKEN}"}
+    sku = httpx.get(f"{cluster.backends['catalog']}/products", params={"region": "us"}).json()["items"][0]["skus"][0]
+    with httpx.Client(timeout=30) as client:
+        client.put(f"{checkout}/admin/stock/us/{sku}", json={"on_hand": count * 2}, headers=auth).raise_for_status()
+        carts = _ready_carts(client, checkout, sku, count)
+
+    async def run(make: Callable[[httpx.AsyncClient, dict[str, object], int], object]) -> tuple[float, list[float]]:
+        times: list[float] = []
+        queue = list(enumerate(carts))
+
+        async def worker(client: httpx.AsyncClient) -> None:
+            while queue:
+                number, cart = queue.pop()
+                started = time.perf_counter()
+                response = await make(client, cart, number)  # type: ignore[misc]
+                if response.status_code not in (200, 201):
+                    raise RuntimeError(f"checkout answered {response.status_code}: {response.text[:200]}")
+                times.append((time.perf_counter() - started) * 1000)
+
+        async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=concurrency)) as client:
+            began = time.perf_counter()
+            await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+            return len(times) / (time.perf_counter() - began), times
+
+    def read(client: httpx.AsyncClient, cart: dict[str, object], _: int) -> object:
+        return client.get(f"{checkout}/carts/{cart['id']}")
+
+    def order(client: httpx.AsyncClient, cart: dict[str, object], number: int) -> object:
+        card = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2099, "cvc": "123"}
+        body = {"cart_id": cart["id"], "card": card, "expected_total": cart["total"]["amount"]}  # type: ignore[index]
+        return client.post(f"{checkout}/orders", json=body, headers={"Idempotency-Key": f"bench-{number}-{sku}"})
+
+    read_rps, read_times = asyncio.run(run(read))
+    order_rps, order_times = asyncio.run(run(order))
+    stock = httpx.get(f"{checkout}/admin/stock/us/{sku}", headers=auth).json()
+    if stock["on_hand"] != count or stock["reserved"] != 0:
+        raise RuntimeError(f"stock after {count} orders is {stock}, expected on_hand {count} and nothing reserved")
+    return [
+        "## Checkout: order placement",
+        "",
+        f"One checkout worker on SQLite; {count} ready carts (one unit of the same SKU each, so every order contends "
+        f"for one stock row), {concurrency} concurrent clients. Placing an order prices the cart (catalog and pricing "
+        "over HTTP), claims the Idempotency-Key, holds stock and records the order in one transaction, charges the "
+        "test provider (its own write), then commits stock, the outbox events and the key's response in a second. "
+        "The baseline is reading the same carts (`GET /carts/{id}`: the same two upstream reads, no writes).",
+        "",
+        "| call | per second | median | p95 |",
+        "|---|---|---|---|",
+        f"| `POST /orders` | **{order_rps:.0f}** | {statistics.median(order_times):.1f} ms | "
+        f"**{pct(order_times, 0.95):.1f} ms** |",
+        f"| `GET /carts/{{id}}` (baseline) | {read_rps:.0f} | {statistics.median(read_times):.1f} ms | "
+        f"{pct(read_times, 0.95):.1f} ms |",
+        f"| orders / cart reads | {order_rps / read_rps:.2f} | | |",
+        "",
+        f"Afterwards the SKU had exactly {stock['on_hand']} of {count * 2} left and nothing reserved.",
+        "",
+    ]
+
+
 FIXTURES = Path(os.environ.get("STOREFRONT_FIXTURES_DIR", ROOT.parent / "shared" / "fixtures" / "images"))
 
 
@@ -420,6 +496,7 @@ BENCHMARKS: dict[str, Callable[[Cluster, bool], list[str]]] = {
     "page-cache": bench_page_cache,
     "images": bench_images,
     "purge": bench_purge,
+    "checkout": bench_checkout,
 }
 
 

@@ -52,7 +52,7 @@ async def apply_batch(app: Litestar, client: httpx.AsyncClient) -> int:
     events = response.json()["events"]
     if not events:
         return 0
-    async with app.state.db.writer() as session, session.begin():
+    async with app.state.db.write() as session:
         cursor = await session.get(FeedCursor, SOURCE, with_for_update=True)
         if cursor is None:
             cursor = FeedCursor(source=SOURCE, last_seq=0)

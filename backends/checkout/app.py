@@ -59,7 +59,7 @@ async def sweep(app: Litestar) -> None:
     while True:
         try:
             now = utcnow()
-            async with app.state.db.writer() as session, session.begin():
+            async with app.state.db.write() as session:
                 released = await stock.release_expired(session, now)
             if released:
                 _log.info("released %d expired reservations", released)

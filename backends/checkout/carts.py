@@ -73,7 +73,7 @@ class Carts:
         cart = Cart(
             id=new_cart_id(), region=region, created_at=now, updated_at=now, expires_at=now + self.ttl, lines=[]
         )
-        async with self.db.writer() as session, session.begin():
+        async with self.db.write() as session:
             session.add(cart)
         return cart
 
@@ -86,7 +86,7 @@ class Carts:
 
     async def change(self, cart_id: str, step: str | None, apply: Callable[[Any, Cart], Awaitable[None]]) -> Cart:
         """Lock an open cart, apply a change, bump its version and lifetime, and note the funnel step."""
-        async with self.db.writer() as session, session.begin():
+        async with self.db.write() as session:
             cart = await open_cart(session, cart_id)
             await apply(session, cart)
             now = utcnow()

@@ -224,7 +224,7 @@ class CheckoutController(Controller):
         if not SKU.match(sku):
             raise invalid("sku", "not a SKU", source="path")
         try:
-            async with state.db.writer() as session, session.begin():
+            async with state.db.write() as session:
                 return {
                     "region": region,
                     "sku": sku,

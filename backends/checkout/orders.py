@@ -118,7 +118,7 @@ class Orders:
     async def _claim(self, key: str, fingerprint: str) -> Outcome | None:
         for _ in range(2):
             try:
-                async with self.db.writer() as session, session.begin():
+                async with self.db.write() as session:
                     existing = await session.get(IdempotencyKey, key, with_for_update=True)
                     if existing is None:
                         session.add(IdempotencyKey(key=key, request_hash=fingerprint))
@@ -133,7 +133,7 @@ class Orders:
         raise RequestInProgress("A request with this Idempotency-Key is still being processed.")
 
     async def _forget(self, key: str) -> None:
-        async with self.db.writer() as session, session.begin():
+        async with self.db.write() as session:
             await session.execute(
                 delete(IdempotencyKey).where(IdempotencyKey.key == key, IdempotencyKey.status == "started")
             )
@@ -147,7 +147,7 @@ class Orders:
         if session is not None:
             await write(session)
             return
-        async with self.db.writer() as s, s.begin():
+        async with self.db.write() as s:
             await write(s)
 
     async def _create(self, key: str, cart_id: str, card: Card, expected_total: str | None) -> Order | Outcome:
@@ -165,7 +165,7 @@ class Orders:
                 total=summary["total"],
             )
         order_id = str(uuid.uuid4())
-        async with self.db.writer() as session, session.begin():
+        async with self.db.write() as session:
             # Lock the cart first, then look for its order: two requests for one cart cannot both miss it.
             try:
                 locked = await open_cart(session, cart_id)
@@ -220,7 +220,7 @@ class Orders:
     async def settle(self, order_id: str, result: PaymentResult) -> Outcome:
         """Apply the provider's answer to a pending order, once; a late success on a closed order is refunded."""
         refund = False
-        async with self.db.writer() as session, session.begin():
+        async with self.db.write() as session:
             order = await session.get(Order, order_id, with_for_update=True)
             if order is None:
                 raise LookupError(order_id)
@@ -289,7 +289,7 @@ class Orders:
             return await session.get(Order, order_id)
 
     async def forget_old_keys(self, now: datetime) -> None:
-        async with self.db.writer() as session, session.begin():
+        async with self.db.write() as session:
             await session.execute(
                 delete(IdempotencyKey).where(
                     IdempotencyKey.created_at < now - KEY_RETENTION, IdempotencyKey.status == "done"

@@ -69,7 +69,7 @@ class TestPaymentProvider:
         if card.number == PROVIDER_ERROR:
             return PaymentResult("error", reference, "The payment provider had an internal error.")
         outcome = "succeeded" if card.number in (SUCCEEDS, TIMES_OUT) else "declined"
-        async with self._db.writer() as session, session.begin():
+        async with self._db.write() as session:
             existing = await session.get(Charge, reference)
             if existing is None:
                 session.add(
@@ -99,7 +99,7 @@ class TestPaymentProvider:
         return PaymentResult("succeeded", reference)
 
     async def refund(self, reference: str) -> None:
-        async with self._db.writer() as session, session.begin():
+        async with self._db.write() as session:
             charge = await session.get(Charge, reference)
             if charge is not None and charge.outcome == "succeeded":
                 charge.outcome = "refunded"

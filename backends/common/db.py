@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -64,6 +67,19 @@ class Database:
     sessionmaker: async_sessionmaker[AsyncSession]
     # Sessions for read-modify-write transactions: BEGIN IMMEDIATE on SQLite, the same engine elsewhere.
     writer: async_sessionmaker[AsyncSession]
+    # SQLite has one writer at a time anyway; queueing this process's writers here, in order, beats
+    # letting them poll the file lock with SQLite's busy handler (which sleeps up to 100 ms a try).
+    _write_turn: asyncio.Lock | None = field(default=None)
+
+    @contextlib.asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """One read-modify-write transaction, committed on exit and rolled back on an exception."""
+        async with contextlib.AsyncExitStack() as stack:
+            if self._write_turn is not None:
+                await stack.enter_async_context(self._write_turn)
+            session = await stack.enter_async_context(self.writer())
+            await stack.enter_async_context(session.begin())
+            yield session
 
     @classmethod
     def connect(cls, url: str, *, echo: bool = False) -> Database:
@@ -86,6 +102,7 @@ class Database:
             engine=engine,
             sessionmaker=async_sessionmaker(engine, expire_on_commit=False),
             writer=async_sessionmaker(write_engine, expire_on_commit=False),
+            _write_turn=asyncio.Lock() if parsed.get_backend_name() == "sqlite" else None,
         )
 
     @property

@@ -161,7 +161,7 @@ async def test_product_update_commits_with_its_event(client: AsyncTestClient[Any
 async def _set_stock(settings: Settings, sku: str, region: str, quantity: int) -> None:
     db = Database.connect(settings.catalog.database_url)
     try:
-        async with db.writer() as session, session.begin():
+        async with db.write() as session:
             await set_stock(session, sku=sku, region=region, quantity=quantity, low_threshold=5)
     finally:
         await db.dispose()

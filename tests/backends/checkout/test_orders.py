@@ -138,7 +138,7 @@ async def test_incomplete_and_expired_carts(client: httpx.AsyncClient, seeded: S
     assert incomplete.status_code == 422
     db = Database.connect(seeded.checkout.database_url)
     try:
-        async with db.writer() as session, session.begin():
+        async with db.write() as session:
             from backends.checkout.models import Cart
             from backends.common import utcnow
 
