@@ -208,6 +208,8 @@ async def _deliver_once(app: Litestar, region: str) -> bool:
     for (removed, error), items in zip(outcomes, by_edge.values(), strict=True):
         if error is None:
             await store.ack(items, removed, now)
+            app.state.counters["purges_applied"] += len(items)
+            app.state.counters["objects_purged"] += removed
         else:
             await store.retry(items, error, now)
     return True

@@ -92,6 +92,12 @@ class RateLimiter:
         return True
 
 
+@get("/internal/metrics", guards=[require_token])
+async def metrics(state: State) -> dict[str, Any]:
+    """Purges delivered to edges since start-up (purge items acknowledged, objects the edges removed)."""
+    return {"counters": dict(state.counters)}
+
+
 @post("/hooks/cms", status_code=202)
 async def cms_webhook(request: Request[Any, Any, State], state: State) -> Response[dict[str, Any]]:
     """The CMS says it published: read its outbox now. Signed (HMAC, timestamp); replays are refused."""

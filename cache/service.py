@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,7 +14,7 @@ from redis.asyncio import Redis
 from backends.common import create_service_app
 from backends.common.webhooks import ReplayGuard
 from cache.invalidator import build_adapters, consume_outboxes, run_purgers
-from cache.purge_api import PurgeController, RateLimiter, cms_webhook
+from cache.purge_api import PurgeController, RateLimiter, cms_webhook, metrics
 from cache.purge_log import PurgeBase
 from cache.purge_store import RedisPurgeStore, SqlPurgeStore
 from storefront.settings import InvalidatorSettings, Settings
@@ -42,7 +43,7 @@ def create_app(settings: InvalidatorSettings | None = None) -> Litestar:
         settings=settings,
         metadata=PurgeBase.metadata,
         outbox_model=None,
-        route_handlers=[PurgeController, cms_webhook],
+        route_handlers=[PurgeController, cms_webhook, metrics],
         resources=[clients],
         background=[consume_outboxes, run_purgers],
         state={
@@ -50,5 +51,6 @@ def create_app(settings: InvalidatorSettings | None = None) -> Litestar:
             "outbox_wake": asyncio.Event(),
             "rate_limiter": RateLimiter(settings.purge_rate),
             "webhook_guard": ReplayGuard(settings.webhook_secret),
+            "counters": Counter(),
         },
     )

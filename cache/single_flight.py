@@ -10,6 +10,10 @@ K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 
+class _ProducerCancelled(Exception):
+    """The caller producing the value was cancelled (its own timeout, say); that is not the waiters' error."""
+
+
 class SingleFlight(Generic[K, V]):
     def __init__(self) -> None:
         self._inflight: dict[K, asyncio.Future[V]] = {}
@@ -21,16 +25,21 @@ class SingleFlight(Generic[K, V]):
         return self._inflight.get(key)
 
     async def run(self, key: K, produce: Callable[[], Awaitable[V]]) -> tuple[V, bool]:
-        """(result, True) for the caller that produced it; (result, False) for those that waited."""
-        pending = self._inflight.get(key)
-        if pending is not None:
-            return await asyncio.shield(pending), False
+        """(result, True) for the caller that produced it; (result, False) for those that waited.
+
+        If the producing caller is cancelled, a waiter takes over and produces the value itself.
+        """
+        while (pending := self._inflight.get(key)) is not None:
+            try:
+                return await asyncio.shield(pending), False
+            except _ProducerCancelled:
+                continue
         future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
             result = await produce()
         except BaseException as exc:
-            future.set_exception(exc)
+            future.set_exception(_ProducerCancelled() if isinstance(exc, asyncio.CancelledError) else exc)
             future.exception()  # retrieved: waiters re-raise it, nobody else needs to
             raise
         else:

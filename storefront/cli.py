@@ -58,6 +58,15 @@ def build_parser() -> argparse.ArgumentParser:
     purge.add_argument("--region", action="append", default=[], help="a region code (repeatable); default all")
     purge.add_argument("--hard", action="store_true", help="drop the pages instead of marking them stale")
 
+    load = commands.add_parser(
+        "loadtest", help="start the stack behind Varnish, run locust against the edges, write a report"
+    )
+    load.add_argument("--profile", choices=("1x", "10x", "step"), default="1x", help="step: 1x, 2x, 5x, 10x")
+    load.add_argument("--duration", default="60s", help="how long the profile (each step, for step) runs: 60s, 2m")
+    load.add_argument("--users", type=_positive, default=30, help="shoppers at 1x (30)")
+    load.add_argument("--products", type=_positive, default=60, help="products in the load-test shop (60)")
+    load.add_argument("--output", type=Path, default=Path("loadtest-report"), help="report folder")
+
     funnel = commands.add_parser("funnel", help="print checkout step-to-step conversion from the checkout service")
     funnel.add_argument("--region", help="one region (default all)")
     funnel.add_argument("--hours", type=float, help="only carts that reached a step in the last N hours")
@@ -97,6 +106,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         print(render_vcl(region, settings.origin.url, geo_header=settings.origin.geo_header.title()))
         return 0
+    if args.command == "loadtest":
+        return _loadtest(args)
     if args.command == "funnel":
         return _funnel(settings, args.region, args.hours)
     if args.command == "purge":
@@ -169,3 +180,19 @@ def _funnel(settings: Settings, region: str | None, hours: float | None) -> int:
         start = f"{row['from_start']:.1%}" if row["from_start"] is not None else "-"
         print(f"  {row['step']:<10} {row['carts']:>7} {prev:>14} {start:>10}")
     return 0
+
+
+def _loadtest(args: argparse.Namespace) -> int:
+    from loadtests.loadtest import parse_duration, run
+
+    try:
+        seconds = parse_duration(args.duration)
+    except (ValueError, IndexError):
+        print(f"--duration: expected something like 60s or 2m, got {args.duration!r}", file=sys.stderr)
+        return 2
+    figures = run(
+        profile=args.profile, step_seconds=seconds, users=args.users, output=args.output, products=args.products
+    )
+    print((args.output / "summary.md").read_text())
+    print(f"report in {args.output.resolve()}")
+    return 0 if figures["failures"] == 0 and figures["locust_exit_code"] == 0 else 1

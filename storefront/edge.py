@@ -23,6 +23,7 @@ _COMPRESSIBLE = (b"text/", b"application/json", b"application/problem+json", b"i
 _MIN_COMPRESS = 512
 _HOP_HEADERS = {b"content-length", b"content-encoding", b"etag", b"vary"}
 _CACHEABLE_STATUS = {200, 301, 302, 308}
+_NOT_TRAFFIC = ("/healthz", "/internal/")  # health probes and metrics polls are not load
 
 
 def canonical_query(raw: bytes, allowed: Iterable[str]) -> str:
@@ -161,6 +162,8 @@ class PageEdgeMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not scope["path"].startswith(_NOT_TRAFFIC):
+            scope["app"].state.counters["requests"] += 1  # what shoppers and edges asked for, for load tests
         handler = scope.get("route_handler")
         opt: dict[str, Any] = getattr(handler, "opt", {}) or {}
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD") or not opt.get("page"):

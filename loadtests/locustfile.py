@@ -1,0 +1,248 @@
+"""Locust scenarios: shoppers browsing the three regions through their edges, and editors publishing and purging.
+
+Run by `storefront loadtest` (which starts the stack, passes the settings below and writes the report), or by
+hand: `locust -f loadtests/locustfile.py --headless` with these environment variables:
+
+- `STOREFRONT_LOADTEST_EDGES`: JSON, region code -> edge base URL (required)
+- `STOREFRONT_CATALOG_URL`, `STOREFRONT_CMS_URL`, `STOREFRONT_INVALIDATOR_URL`, `STOREFRONT_ADMIN_TOKEN`,
+  `STOREFRONT_EDITOR_TOKEN`: as for the services
+- `STOREFRONT_LOADTEST_PROFILE`: `1x`, `10x` or `step` (1x, 2x, 5x then 10x); `STOREFRONT_LOADTEST_USERS`: shoppers
+  at 1x; `STOREFRONT_LOADTEST_STEP_SECONDS`: how long each step (or the whole constant profile) lasts
+- `STOREFRONT_LOADTEST_SAMPLES`: a CSV file to write every request to (time, name, ms, ok, X-Cache)
+
+Request names are page kinds (`home`, `category`, `product`, `search`, `cart`, `checkout:*`, `editor:*`), so
+locust's statistics read per page kind.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import random
+import re
+import time
+from typing import Any
+
+from locust import FastHttpUser, LoadTestShape, between, constant, events, task
+
+from storefront.settings import Settings
+
+SETTINGS = Settings.from_env()
+EDGES: dict[str, str] = json.loads(os.environ.get("STOREFRONT_LOADTEST_EDGES", "{}"))
+PROFILE = os.environ.get("STOREFRONT_LOADTEST_PROFILE", "1x")
+USERS = int(os.environ.get("STOREFRONT_LOADTEST_USERS", "20"))
+STEP_SECONDS = float(os.environ.get("STOREFRONT_LOADTEST_STEP_SECONDS", "60"))
+SAMPLES = os.environ.get("STOREFRONT_LOADTEST_SAMPLES", "")
+STEPS = {"1x": (1,), "10x": (10,), "step": (1, 2, 5, 10)}
+BROWSING = ("home", "category", "product", "search")
+SEARCHES = ("jacket", "boots", "wool", "lamp", "tent", "linen shirt", "backpack", "canvas")
+CARD = {"number": "4242424242424242", "exp_month": "12", "exp_year": "2099", "cvc": "123"}
+ADDRESSES = {
+    "us": {
+        "name": "Load Test",
+        "line1": "1 Main St",
+        "city": "Austin",
+        "state": "TX",
+        "postal_code": "73301",
+        "country": "US",
+    },
+    "eu": {"name": "Load Test", "line1": "Hauptstr. 1", "city": "Berlin", "postal_code": "10115", "country": "DE"},
+    "apac": {
+        "name": "Load Test",
+        "line1": "1 Raffles Pl",
+        "city": "Singapore",
+        "postal_code": "048616",
+        "country": "SG",
+    },
+}
+
+
+def _zipf(items: list[Any], skew: float = 1.1) -> Any:
+    """Popular things are asked for far more often than the long tail, as in a real shop."""
+    weights = [1 / (rank + 1) ** skew for rank in range(len(items))]
+    return random.choices(items, weights=weights)[0]
+
+
+@events.init.add_listener
+def setup(environment: Any, **_: Any) -> None:
+    """Read what there is to browse once from the catalog (not through the edge, not timed), and record
+    every request with its X-Cache, so the report can compute hit rates and percentiles per step."""
+    import httpx
+
+    items = httpx.get(f"{SETTINGS.catalog.url}/products", params={"region": "us", "page_size": 100}).json()["items"]
+    tree = httpx.get(f"{SETTINGS.catalog.url}/categories").json()["categories"]
+    environment.shop = {
+        "products": [{"slug": i["slug"], "skus": i["skus"]} for i in items],
+        "categories": [c["slug"] for top in tree for c in top.get("children", [])] or [t["slug"] for t in tree],
+    }
+    environment.samples = samples = []
+
+    @environment.events.request.add_listener
+    def record(name: str, response_time: float, response: Any, exception: Any, **_: Any) -> None:
+        headers = getattr(response, "headers", None)
+        cache = (headers.get("x-cache", "") or "") if headers is not None else ""
+        samples.append((time.time(), name, response_time, 0 if exception else 1, cache))
+
+
+@events.quitting.add_listener
+def write_samples(environment: Any, **_: Any) -> None:
+    if SAMPLES:
+        with open(SAMPLES, "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(("time", "name", "ms", "ok", "x_cache"))
+            writer.writerows(environment.samples)
+    if environment.stats.total.num_failures:
+        environment.process_exit_code = 1  # a load test with failed requests fails
+
+
+class Shopper(FastHttpUser):
+    """Browses one region through its edge; a few add to the cart, and a few of those check out."""
+
+    weight = 50
+    wait_time = between(0.5, 2.0)
+
+    def on_start(self) -> None:
+        self.region = random.choice(sorted(EDGES))
+        lang = {"eu": "de"}.get(self.region, "en")
+        self.base = f"{EDGES[self.region]}/{self.region}/{lang}"
+
+    def _page(self, path: str, name: str, must_contain: str = "<h1") -> str:
+        with self.client.get(f"{self.base}{path}", name=name, catch_response=True) as response:
+            if response.status_code != 200:
+                response.failure(f"HTTP {response.status_code}")
+            elif must_contain not in (response.text or ""):
+                response.failure(f"no {must_contain!r} in the page")
+            return response.text or ""
+
+    @task(2)
+    def home(self) -> None:
+        self._page("/", "home")
+
+    @task(4)
+    def category(self) -> None:
+        slug = _zipf(self.environment.shop["categories"])
+        query = random.choice(("", "?sort=price_asc", "?page=2", "?in_stock=true"))
+        self._page(f"/c/{slug}{query}", "category")
+
+    @task(6)
+    def product(self) -> None:
+        item = _zipf(self.environment.shop["products"])
+        self._page(f"/p/{item['slug']}", "product", must_contain='class="price"')
+
+    @task(1)
+    def search(self) -> None:
+        self._page(f"/search?q={_zipf(list(SEARCHES))}", "search")
+
+    @task(1)
+    def add_to_cart(self) -> None:
+        if random.random() > 0.1:  # about 1 in 140 shopper actions puts something in the cart
+            return
+        item = _zipf(self.environment.shop["products"])
+        token = self.client.get(f"{EDGES[self.region]}/fragments/cart?region={self.region}", name="fragment").json()
+        with self.client.post(
+            f"{self.base}/cart",
+            data={"sku": item["skus"][0], "quantity": "1", "csrf": token["csrf"]},
+            name="cart:add",
+            allow_redirects=False,
+            catch_response=True,
+        ) as response:
+            if response.status_code == 409:  # that variant sold out during the test: a correct answer
+                response.success()
+                return
+            if response.status_code != 303:
+                response.failure(f"HTTP {response.status_code}")
+                return
+        self._page("/cart", "cart")
+        if random.random() < 0.3:
+            self.checkout(token["csrf"])
+
+    def checkout(self, csrf: str) -> None:
+        page = self._page("/checkout", "checkout:page", must_contain="Checkout")
+        if "Checkout" not in page:
+            return
+        steps = (
+            {"step": "contact", "email": "load@example.com"},
+            {"step": "address", **ADDRESSES[self.region]},
+            {"step": "shipping", "method": "standard"},
+        )
+        for form in steps:
+            self.client.post(
+                f"{self.base}/checkout",
+                data={"csrf": csrf, **form},
+                name=f"checkout:{form['step']}",
+                allow_redirects=False,
+            )
+        page = self._page("/checkout", "checkout:page", must_contain="Place order")
+        key = re.search(r'name="idempotency_key" value="([^"]+)"', page)
+        total = re.search(r'name="expected_total" value="([^"]+)"', page)
+        if not key or not total:
+            return
+        form = {"csrf": csrf, "step": "place", "idempotency_key": key.group(1), "expected_total": total.group(1)}
+        with self.client.post(
+            f"{self.base}/checkout",
+            data={**form, **CARD},
+            name="checkout:place",
+            allow_redirects=False,
+            catch_response=True,
+        ) as response:
+            if response.status_code != 303 or "/checkout/orders/" not in response.headers.get("location", ""):
+                response.failure(f"HTTP {response.status_code}: no order")
+
+
+class Editor(FastHttpUser):
+    """A content editor: publishes a CMS change now and then, and sometimes purges a product by hand."""
+
+    fixed_count = 1
+    wait_time = constant(15)
+
+    def on_start(self) -> None:
+        self.editor = {"Authorization": f"Bearer {SETTINGS.cms.admin_token}"}
+        self.admin = {"Authorization": f"Bearer {SETTINGS.invalidator.admin_token}"}
+
+    @task(3)
+    def publish(self) -> None:
+        cms = SETTINGS.cms.url
+        about = self.client.get(f"{cms}/delivery/entries/page/about?locale=en-US", name="editor:read").json()
+        entry = self.client.get(f"{cms}/editor/entries/{about['id']}", headers=self.editor, name="editor:read").json()
+        fields = {loc: {**f, "body": f"<p>Updated {time.time():.0f}</p>"} for loc, f in entry["fields"].items()}
+        self.client.put(
+            f"{cms}/editor/entries/{about['id']}",
+            headers=self.editor,
+            name="editor:save",
+            json={"fields": fields, "base_version": entry["latest_version"]},
+        )
+        self.client.post(
+            f"{cms}/editor/entries/{about['id']}/publish", headers=self.editor, json={}, name="editor:publish"
+        )
+
+    @task(1)
+    def purge(self) -> None:
+        item = random.choice(self.environment.shop["products"])
+        product_id = self.client.get(
+            f"{SETTINGS.catalog.url}/products/{item['slug']}?region=us", name="editor:read"
+        ).json()["id"]
+        key = f"product:{product_id}"
+        with self.client.post(
+            f"{SETTINGS.invalidator.url}/admin/purges",
+            headers=self.admin,
+            name="editor:purge",
+            json={"keys": [key], "regions": "all"},
+            catch_response=True,
+        ) as response:
+            if response.status_code != 202:
+                response.failure(f"HTTP {response.status_code}")
+
+
+class Steps(LoadTestShape):
+    """1x, or 10x, or 1x -> 2x -> 5x -> 10x, each held for STEP_SECONDS; then stops by itself."""
+
+    use_common_options = False
+
+    def tick(self) -> tuple[int, float] | None:
+        multipliers = STEPS[PROFILE]
+        step = int(self.get_run_time() // STEP_SECONDS)
+        if step >= len(multipliers):
+            return None
+        users = USERS * multipliers[step] + 1  # + the editor
+        return users, max(users, 10)
