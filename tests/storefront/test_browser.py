@@ -75,6 +75,8 @@ def test_a_shopper_checks_out_from_the_product_page(stack: Stack, browser, tmp_p
     page.screenshot(path=str(shots / "1-product.png"), full_page=True)
     page.click("text=Add to cart")
     page.wait_for_url("**/us/en/cart")
+    heading = page.locator("h1").inner_text()
+    assert heading == "Your cart", f"{heading}: {page.locator('main').inner_text()[:300]}"
     assert page.locator("[data-cart-count]").first.inner_text() == "2"
     page.screenshot(path=str(shots / "2-cart.png"), full_page=True)
     page.click("text=Check out")

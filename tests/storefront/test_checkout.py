@@ -227,3 +227,49 @@ def test_funnel_command(stack: Stack) -> None:
     assert int(rows["cart"]) >= 1 and int(rows["placed"]) >= 1
     assert int(rows["cart"]) >= int(rows["checkout"]) >= int(rows["placed"])
     assert "from previous" in result.stdout
+
+
+def test_a_checkout_killed_while_the_card_is_charged_settles_on_restart(stack: Stack) -> None:
+    """SIGKILL between the provider charging the card and checkout recording it: after the restart the order
+    is placed exactly once, from the provider's record, and its stock is committed."""
+    import contextlib
+    import threading
+    import uuid
+
+    _, sku = in_stock_sku(stack, quantity=10)
+    api = stack.url("checkout")
+    before = httpx.get(f"{api}/admin/stock/us/{sku}", headers=ADMIN).json()  # other tests' carts may hold some
+    cart = httpx.post(f"{api}/carts", json={"region": "us"}).json()
+    for method, path, body in (
+        ("POST", "lines", {"sku": sku, "quantity": 1}),
+        ("PUT", "contact", {"email": "crash@example.com"}),
+        ("PUT", "address", ADDRESS),
+        ("PUT", "shipping", {"method": "standard"}),
+    ):
+        cart = httpx.request(method, f"{api}/carts/{cart['id']}/{path}", json=body).json()
+    card = {"number": "4000000000000259", "exp_month": 12, "exp_year": 2099, "cvc": "123"}  # charged, then hangs
+    body = {"cart_id": cart["id"], "card": card, "expected_total": cart["total"]["amount"]}
+
+    def place() -> None:
+        with contextlib.suppress(httpx.HTTPError):  # the service dies under this request
+            httpx.post(f"{api}/orders", json=body, headers={"Idempotency-Key": str(uuid.uuid4())}, timeout=60)
+
+    thread = threading.Thread(target=place, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while httpx.get(f"{api}/admin/stock/us/{sku}", headers=ADMIN).json()["reserved"] == before["reserved"]:
+        assert time.monotonic() < deadline, "the order never started"
+        time.sleep(0.05)
+    time.sleep(0.3)  # the test provider records the charge, then hangs
+    process = stack.processes.pop("checkout")
+    process.kill()
+    process.wait()
+    stack.start("checkout")
+    deadline = time.monotonic() + 40  # settled once the payment timeout has passed (10 s), at the next sweep
+    while (stock := httpx.get(f"{api}/admin/stock/us/{sku}", headers=ADMIN).json())["reserved"] != before[
+        "reserved"
+    ] and (time.monotonic() < deadline):
+        time.sleep(0.2)
+    assert stock == {**before, "on_hand": 9}  # committed, not released: the order was placed
+    funnel = httpx.get(f"{api}/admin/funnel", headers=ADMIN).json()["steps"]
+    assert next(row["carts"] for row in funnel if row["step"] == "placed") >= 1
