@@ -57,8 +57,10 @@ def test_product_page_pictures_load_and_prefer_avif(stack: Stack, browser, tmp_p
 def test_a_shopper_checks_out_from_the_product_page(stack: Stack, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """Product page to confirmation in Chromium, with scripts on: the add-to-cart form fetches its token,
     the summary follows the address before it is saved, and every step is screenshotted."""
-    item = httpx.get(f"{stack.url('catalog')}/products", params={"region": "us", "page_size": 3}).json()["items"][2]
-    sku = item["skus"][0]
+    listing = httpx.get(f"{stack.url('catalog')}/products", params={"region": "us", "in_stock": True}).json()
+    item = listing["items"][2]
+    product = httpx.get(f"{stack.url('catalog')}/products/{item['slug']}", params={"region": "us"}).json()
+    sku = next(v["sku"] for v in product["variants"] if v["availability"] != "sold_out")
     stocked = httpx.put(
         f"{stack.url('checkout')}/admin/stock/us/{sku}",
         json={"on_hand": 20},
@@ -77,7 +79,8 @@ def test_a_shopper_checks_out_from_the_product_page(stack: Stack, browser, tmp_p
     page.wait_for_url("**/us/en/cart")
     heading = page.locator("h1").inner_text()
     assert heading == "Your cart", f"{heading}: {page.locator('main').inner_text()[:300]}"
-    assert page.locator("[data-cart-count]").first.inner_text() == "2"
+    count = page.locator("[data-cart-count]").first.inner_text()
+    assert count == "2", page.locator("main").inner_text()[:400]
     page.screenshot(path=str(shots / "2-cart.png"), full_page=True)
     page.click("text=Check out")
     page.wait_for_url("**/us/en/checkout")

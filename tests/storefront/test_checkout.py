@@ -273,3 +273,23 @@ def test_a_checkout_killed_while_the_card_is_charged_settles_on_restart(stack: S
     assert stock == {**before, "on_hand": 9}  # committed, not released: the order was placed
     funnel = httpx.get(f"{api}/admin/funnel", headers=ADMIN).json()["steps"]
     assert next(row["carts"] for row in funnel if row["step"] == "placed") >= 1
+
+
+def test_a_sold_out_first_variant_is_not_the_one_chosen(stack: Stack) -> None:
+    items = httpx.get(f"{stack.url('catalog')}/products", params={"region": "eu", "page_size": 100}).json()["items"]
+    item = next(i for i in reversed(items) if len(i["skus"]) >= 2)
+    first, second = item["skus"][:2]
+    for sku, quantity in ((first, 0), (second, 5)):
+        response = httpx.put(f"{stack.url('checkout')}/admin/stock/eu/{sku}", json={"on_hand": quantity}, headers=ADMIN)
+        assert response.status_code == 200
+
+    def shown(sku: str) -> str:
+        product = httpx.get(f"{stack.url('catalog')}/products/{item['slug']}", params={"region": "eu"}).json()
+        return next(v["availability"] for v in product["variants"] if v["sku"] == sku)
+
+    deadline = time.monotonic() + 10
+    while (shown(first), shown(second)) != ("sold_out", "low_stock") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    html = httpx.get(f"{stack.url('origin')}/eu/de/p/{item['slug']}").text
+    assert re.search(rf'value="{first}"\s+disabled', html)
+    assert re.search(rf'value="{second}"\s+checked', html)
