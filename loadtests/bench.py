@@ -497,7 +497,8 @@ def machine() -> list[str]:
     mem = next(
         (line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")), "0"
     )
-    packages = ", ".join(f"{p} {version(p)}" for p in ("litestar", "jinja2", "httpx", "sqlalchemy", "pillow", "brotli"))
+    names = ("litestar", "jinja2", "httpx", "sqlalchemy", "pillow", "brotli", "locust")
+    packages = ", ".join(f"{p} {version(p)}" for p in names)
     return [
         f"- Machine: {os.cpu_count()} cores, {int(mem) / 1024 / 1024:.0f} GiB, {platform.platform()}",
         f"- Python {platform.python_version()}; {packages}",

@@ -9,6 +9,7 @@ from litestar import Request, Response, get, post
 from litestar.response import Redirect
 
 from backends.common.validation import PROMO_CODE, SKU
+from cache.policy import PRIVATE_HEADERS
 from storefront.checkout_client import CheckoutClient, CheckoutProblem
 from storefront.pages.common import PageError, Shop, shop_for
 from storefront.render import uncacheable_response
@@ -95,7 +96,7 @@ async def cart_fragment(request: Request[Any, Any, Any], region: str = "") -> Re
         except CheckoutProblem:
             count = 0
     body = {"count": count, "csrf": session.csrf(request.app.state.settings.secret_key)}
-    response = Response(body, headers={"Cache-Control": "private, no-store"})
+    response = Response(body, headers=dict(PRIVATE_HEADERS))
     return remember(request, response, session)
 
 
@@ -130,10 +131,10 @@ async def add_to_cart(request: Request[Any, Any, Any], region: str, lang: str) -
         return await _cart_with_error(request, shop, session, _message(exc), exc.status)
     if "application/json" in request.headers.get("accept", ""):
         response: Response[Any] = Response(
-            {"count": cart["item_count"]}, status_code=200, headers={"Cache-Control": "private, no-store"}
+            {"count": cart["item_count"]}, status_code=200, headers=dict(PRIVATE_HEADERS)
         )
     else:
-        response = Redirect(f"{shop.base}/cart", status_code=303, headers={"Cache-Control": "private, no-store"})
+        response = Redirect(f"{shop.base}/cart", status_code=303, headers=dict(PRIVATE_HEADERS))
     return remember(request, response, session, region=shop.region.code, cart_id=cart["id"])
 
 
@@ -163,7 +164,7 @@ async def update_cart(request: Request[Any, Any, Any], region: str, lang: str) -
             await client.call("PUT", f"{base}/lines/{sku}", {"quantity": quantity})
     except CheckoutProblem as exc:
         return await _cart_with_error(request, shop, session, _message(exc), exc.status)
-    return Redirect(f"{shop.base}/cart", status_code=303, headers={"Cache-Control": "private, no-store"})
+    return Redirect(f"{shop.base}/cart", status_code=303, headers=dict(PRIVATE_HEADERS))
 
 
 async def _cart_with_error(

@@ -15,6 +15,7 @@ from typing import Any
 from litestar import Request, Response, get, post
 from litestar.response import Redirect
 
+from cache.policy import PRIVATE_HEADERS
 from storefront.checkout_client import CheckoutProblem
 from storefront.pages.cart import (
     checkout_client,
@@ -30,7 +31,6 @@ STEPS = ("contact", "address", "shipping", "payment")
 ADDRESS_FIELDS = ("name", "line1", "line2", "city", "state", "postal_code", "country", "phone")
 _KEY = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 _ORDER_ID = re.compile(r"^[0-9a-f-]{36}$")
-_NO_STORE = {"Cache-Control": "private, no-store"}
 IN_PROGRESS_WAIT = 5.0
 
 
@@ -78,7 +78,7 @@ async def checkout_page(request: Request[Any, Any, Any], region: str, lang: str,
     session = session_of(request)
     cart = await current_cart(request, shop)
     if cart is None or not cart["lines"]:
-        return Redirect(f"{shop.base}/cart", status_code=303, headers=_NO_STORE)
+        return Redirect(f"{shop.base}/cart", status_code=303, headers=dict(PRIVATE_HEADERS))
     try:
         _, cart = await checkout_client(request).call("POST", f"/carts/{cart['id']}/checkout")
     except CheckoutProblem as exc:
@@ -98,11 +98,11 @@ async def checkout_step(request: Request[Any, Any, Any], region: str, lang: str)
         # Not `current_cart`: a double submit arrives after the first closed the cart, and must see its order.
         cart_id = cart_id_of(request, shop.region.code)
         if cart_id is None:
-            return Redirect(f"{shop.base}/cart", status_code=303, headers=_NO_STORE)
+            return Redirect(f"{shop.base}/cart", status_code=303, headers=dict(PRIVATE_HEADERS))
         return await _place(request, shop, session, cart_id, form)
     cart = await current_cart(request, shop)
     if cart is None:
-        return Redirect(f"{shop.base}/cart", status_code=303, headers=_NO_STORE)
+        return Redirect(f"{shop.base}/cart", status_code=303, headers=dict(PRIVATE_HEADERS))
     client, base = checkout_client(request), f"/carts/{cart['id']}"
     try:
         if step == "contact":
@@ -118,7 +118,7 @@ async def checkout_step(request: Request[Any, Any, Any], region: str, lang: str)
         errors = exc.field_errors() or {"form": exc.detail or exc.title}
         status = exc.status if exc.status < 500 else 503
         return _render(request, shop, session, cart, edit=step, errors=errors, values=form, status_code=status)
-    return Redirect(f"{shop.base}/checkout", status_code=303, headers=_NO_STORE)
+    return Redirect(f"{shop.base}/checkout", status_code=303, headers=dict(PRIVATE_HEADERS))
 
 
 async def _place(
@@ -156,7 +156,7 @@ async def _place(
                 continue
             errors = exc.field_errors() or {"payment": exc.detail or exc.title}
             return await _payment_error(request, shop, session, errors, exc.status)
-    return Redirect(f"{shop.base}/checkout/orders/{order['id']}", status_code=303, headers=_NO_STORE)
+    return Redirect(f"{shop.base}/checkout/orders/{order['id']}", status_code=303, headers=dict(PRIVATE_HEADERS))
 
 
 async def _payment_error(
@@ -165,7 +165,7 @@ async def _payment_error(
     """The checkout again, with the payment step open and the reason; the cart as it is now."""
     cart = await current_cart(request, shop)
     if cart is None:
-        return Redirect(f"{shop.base}/cart", status_code=303, headers=_NO_STORE)
+        return Redirect(f"{shop.base}/cart", status_code=303, headers=dict(PRIVATE_HEADERS))
     status = status if status < 500 or status == 502 else 503
     return _render(request, shop, session, cart, errors=errors, status_code=status)
 
@@ -193,11 +193,13 @@ async def checkout_quote(request: Request[Any, Any, Any], region: str, lang: str
         _, quoted = await checkout_client(request).call("POST", f"/carts/{cart['id']}/quote", body)
     except CheckoutProblem as exc:
         return Response(
-            {"error": exc.detail or exc.title, "fields": exc.field_errors()}, status_code=422, headers=_NO_STORE
+            {"error": exc.detail or exc.title, "fields": exc.field_errors()},
+            status_code=422,
+            headers=dict(PRIVATE_HEADERS),
         )
     env = request.app.state.templates
     html = env.get_template("_summary.html").render(shop=shop, cart=quoted, locale=shop.locale)
-    return Response({"html": html, "total": quoted["total"]["amount"]}, status_code=200, headers=_NO_STORE)
+    return Response({"html": html, "total": quoted["total"]["amount"]}, status_code=200, headers=dict(PRIVATE_HEADERS))
 
 
 @get("/{region:str}/{lang:str}/checkout/orders/{order_id:str}", name="order-confirmation")

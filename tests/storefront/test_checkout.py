@@ -11,17 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.backends.checkout.conftest import US_ADDRESS as ADDRESS
 from tests.storefront.conftest import Stack
 
 ADMIN = {"Authorization": "Bearer e2e-admin"}
-ADDRESS = {
-    "name": "Ada Lovelace",
-    "line1": "1 Market St",
-    "city": "San Francisco",
-    "state": "CA",
-    "postal_code": "94105",
-    "country": "US",
-}
 CARD = {"number": "4242 4242 4242 4242", "exp_month": "12", "exp_year": "2099", "cvc": "123"}
 
 
