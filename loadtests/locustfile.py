@@ -26,6 +26,7 @@ from typing import Any
 
 from locust import FastHttpUser, LoadTestShape, between, constant, events, task
 
+from loadtests.loadtest import PROFILES
 from storefront.settings import Settings
 
 SETTINGS = Settings.from_env()
@@ -34,8 +35,6 @@ PROFILE = os.environ.get("STOREFRONT_LOADTEST_PROFILE", "1x")
 USERS = int(os.environ.get("STOREFRONT_LOADTEST_USERS", "20"))
 STEP_SECONDS = float(os.environ.get("STOREFRONT_LOADTEST_STEP_SECONDS", "60"))
 SAMPLES = os.environ.get("STOREFRONT_LOADTEST_SAMPLES", "")
-STEPS = {"1x": (1,), "10x": (10,), "step": (1, 2, 5, 10)}
-BROWSING = ("home", "category", "product", "search")
 SEARCHES = ("jacket", "boots", "wool", "lamp", "tent", "linen shirt", "backpack", "canvas")
 CARD = {"number": "4242424242424242", "exp_month": "12", "exp_year": "2099", "cvc": "123"}
 ADDRESSES = {
@@ -244,7 +243,7 @@ class Steps(LoadTestShape):
     use_common_options = False
 
     def tick(self) -> tuple[int, float] | None:
-        multipliers = STEPS[PROFILE]
+        multipliers = PROFILES[PROFILE]
         step = int(self.get_run_time() // STEP_SECONDS)
         if step >= len(multipliers):
             return None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import uuid
 from collections import Counter
 from typing import Any
@@ -266,7 +265,3 @@ async def test_stock_admin(client: httpx.AsyncClient) -> None:
         assert (await client.put("/admin/stock/us/SKU-00003-1", json=body, headers=ADMIN)).status_code == 422
     assert (await client.put("/admin/stock/us/SKU-00003-1", json={"on_hand": 9})).status_code == 401
     assert (await stock_of(client, "SKU-00003-1"))["on_hand"] == 50
-
-
-def test_settings_are_frozen(seeded: Settings) -> None:
-    assert dataclasses.is_dataclass(seeded.checkout)
