@@ -101,7 +101,8 @@ class Orders:
             await self._forget(key)  # nothing happened yet: the shopper may fix the cart and retry the key
             raise
         if isinstance(order, Outcome):  # the cart was already ordered (another key or a replay)
-            await self._finish_key(key, order)
+            async with self.db.write() as session:
+                await self._store_outcome(session, key, order)
             return order
         try:
             result = await asyncio.wait_for(
@@ -138,17 +139,12 @@ class Orders:
                 delete(IdempotencyKey).where(IdempotencyKey.key == key, IdempotencyKey.status == "started")
             )
 
-    async def _finish_key(self, key: str, outcome: Outcome, session: Any = None) -> None:
-        async def write(s: Any) -> None:
-            row = await s.get(IdempotencyKey, key)
-            if row is not None and row.status != "done":
-                row.status, row.response_status, row.response_body = "done", outcome.status, outcome.body
-
-        if session is not None:
-            await write(session)
-            return
-        async with self.db.write() as s:
-            await write(s)
+    @staticmethod
+    async def _store_outcome(session: Any, key: str, outcome: Outcome) -> None:
+        """The key's first outcome, kept for replays (in the caller's transaction)."""
+        row = await session.get(IdempotencyKey, key)
+        if row is not None and row.status != "done":
+            row.status, row.response_status, row.response_body = "done", outcome.status, outcome.body
 
     async def _create(self, key: str, cart_id: str, card: Card, expected_total: str | None) -> Order | Outcome:
         cart = await self.carts.get(cart_id)
@@ -262,7 +258,7 @@ class Orders:
                 outcome = _outcome(order)
                 keys = await session.scalars(select(IdempotencyKey).where(IdempotencyKey.order_id == order.id))
                 for key in keys.all():
-                    await self._finish_key(key.key, outcome, session)
+                    await self._store_outcome(session, key.key, outcome)
         if refund:
             _log.warning("order %s was closed before its payment succeeded; refunding", order_id)
             await self.provider.refund(order_id)
