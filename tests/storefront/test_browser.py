@@ -98,7 +98,11 @@ def test_a_shopper_checks_out_from_the_product_page(stack: Stack, browser, tmp_p
     page.select_option("#state", "VA")
     page.screenshot(path=str(shots / "4-address.png"), full_page=True)
     page.click("text=Continue to shipping method")
-    page.check("input[name=method][value=express]")
+    express = page.locator("label:has(input[value=express]) > span").last.inner_text()
+    page.check("input[name=method][value=express]")  # the summary follows the method before it is saved
+    page.wait_for_function(
+        "price => document.querySelector('#summary [data-shipping]').innerText.trim() === price", arg=express
+    )
     page.screenshot(path=str(shots / "5-shipping.png"), full_page=True)
     page.click("text=Continue to payment")
     page.fill("#number", "4242 4242 4242 4242")
