@@ -412,7 +412,7 @@ def bench_loadtest(cluster: Cluster, quick: bool, output: Path) -> list[str]:
         f"{users}, {users * 2}, {users * 5} then {users * 10} shoppers for {step:.0f} s; the first 30% of each step "
         "is left out while caches settle. Origin figures come from the origin's own counters (`/internal/metrics`), "
         f"edge figures from every request locust made. Report and charts: `{report_dir.name}/` (throughput, latency "
-        "and origin load over time as PNG, locust's HTML and CSV).",
+        "and origin load over time as PNG; a run also leaves locust's HTML and CSV there, which git ignores).",
         "",
         "| step | shoppers | edge req/s | edge p50 | edge p95 | edge hit rate (browsing) | origin req/s, cacheable "
         "pages | origin req/s, all | failed |",
