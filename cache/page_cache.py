@@ -37,6 +37,7 @@ class CachedPage:
     encoded: dict[str, bytes] = field(default_factory=dict)
     stored_at: float = 0.0
     soft_purged: bool = False
+    degraded: bool = False  # rendered without some optional data: never replaces a good copy
 
     @property
     def size(self) -> int:
@@ -136,10 +137,16 @@ class PageCache:
                 self.stats["stale_if_error"] += 1
                 return entry, "STALE-IF-ERROR"
             raise
-        if page.status >= 500 and entry is not None and entry.usable_on_error(now):
+        if (page.status >= 500 or page.degraded) and self._good_copy(entry, now):
             self.stats["stale_if_error"] += 1
+            assert entry is not None  # _good_copy checked it
             return entry, "STALE-IF-ERROR"
         return page, "MISS"
+
+    @staticmethod
+    def _good_copy(entry: CachedPage | None, now: float) -> bool:
+        """A complete earlier copy that may stand in for an error or a degraded render."""
+        return entry is not None and not entry.degraded and entry.usable_on_error(now)
 
     async def _render_once(self, cache_key: str, render: Callable[[], Awaitable[CachedPage]]) -> CachedPage:
         started_seq = self._purge_seq
@@ -148,7 +155,8 @@ class PageCache:
             self.stats["miss"] += 1
             self.stats["render"] += 1
             page = await render()
-            if page.status < 500:
+            keep_good_copy = page.degraded and self._good_copy(self._entries.get(cache_key), self._clock())
+            if page.status < 500 and not keep_good_copy:
                 self._store(cache_key, page, started_seq)
             return page
 
@@ -164,8 +172,9 @@ class PageCache:
         async def revalidate() -> None:
             try:
                 await self._render_once(cache_key, render)
-            except Exception:  # the stale copy stays; the next request tries again
-                _log.warning("background revalidation of %s failed", cache_key, exc_info=True)
+            except Exception as exc:  # the stale copy stays; the next request tries again
+                _log.warning("background revalidation of %s failed: %s", cache_key, type(exc).__name__)
+                _log.debug("background revalidation of %s failed", cache_key, exc_info=True)
 
         task = asyncio.create_task(revalidate())
         self._revalidations.add(task)

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 PRIVATE_HEADERS = {"Cache-Control": "private, no-store"}
+# Names the optional reads a cacheable page went without; edges keep a good stale copy over such a page.
+DEGRADED_HEADER = "Storefront-Degraded"
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,13 +16,16 @@ class CachePolicy:
     stale_while_revalidate: int = 30
     stale_if_error: int = 86_400
     min_ttl: int = 1
+    degraded_ttl: int = 5  # a page missing optional data is kept briefly, so it heals soon after its upstream
 
-    def ttl_until(self, now: datetime, next_change: datetime | None) -> int:
-        """The TTL, shortened so no cached copy outlives the next scheduled price or content change."""
+    def ttl_until(self, now: datetime, next_change: datetime | None, *, degraded: bool = False) -> int:
+        """The TTL, shortened so no cached copy outlives the next scheduled price or content change, and
+        to `degraded_ttl` for a page rendered without some of its optional data."""
+        ttl = min(self.ttl, self.degraded_ttl) if degraded else self.ttl
         if next_change is None:
-            return self.ttl
+            return ttl
         seconds = int((next_change - now).total_seconds())
-        return max(self.min_ttl, min(self.ttl, seconds))
+        return max(self.min_ttl, min(ttl, seconds))
 
     def headers(self, ttl: int | None = None) -> dict[str, str]:
         ttl = self.ttl if ttl is None else ttl

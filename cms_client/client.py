@@ -5,12 +5,21 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from cachetools import LRUCache
 
 from cache.single_flight import SingleFlight
+
+
+class HttpGetter(Protocol):
+    """What the client needs of an HTTP client: `httpx.AsyncClient` or the origin's guarded upstream client."""
+
+    async def get(self, url: str, **kwargs: Any) -> httpx.Response: ...
+
+
+OnStale = Callable[[], None] | None
 
 
 class CmsUnavailable(Exception):
@@ -36,7 +45,7 @@ class CmsClient:
 
     def __init__(
         self,
-        client: httpx.AsyncClient,
+        client: HttpGetter,
         base_url: str,
         *,
         fresh_ttl: float = 1.0,
@@ -51,18 +60,21 @@ class CmsClient:
         self._clock = clock
         self.served_stale = 0
 
-    async def entries(self, locale: str, *, type: str, placement: str | None = None) -> dict[str, Any]:
+    async def entries(
+        self, locale: str, *, type: str, placement: str | None = None, on_stale: OnStale = None
+    ) -> dict[str, Any]:
+        """Published entries of one type; `on_stale` is called when the answer is a last-good copy."""
         params = {"locale": locale, "type": type} | ({"placement": placement} if placement else {})
-        return await self._read("/delivery/entries", params)
+        return await self._read("/delivery/entries", params, on_stale)
 
-    async def entry(self, locale: str, *, type: str, key: str) -> dict[str, Any]:
+    async def entry(self, locale: str, *, type: str, key: str, on_stale: OnStale = None) -> dict[str, Any]:
         """One entry; raises CmsNotFound when it is not published for that locale."""
-        found = await self._read("/delivery/entries", {"locale": locale, "type": type, "key": key})
+        found = await self._read("/delivery/entries", {"locale": locale, "type": type, "key": key}, on_stale)
         if not found["items"]:
             raise CmsNotFound(f"{type}/{key}")
         return {**found["items"][0], "next_change_at": found.get("next_change_at")}
 
-    async def _read(self, path: str, params: dict[str, str]) -> dict[str, Any]:
+    async def _read(self, path: str, params: dict[str, str], on_stale: OnStale) -> dict[str, Any]:
         cache_key = f"{path}?{sorted(params.items())}"
         copy = self._copies.get(cache_key)
         if copy is not None and self._clock() - copy.fetched_at < self._fresh_ttl:
@@ -73,6 +85,8 @@ class CmsClient:
         except (httpx.HTTPError, CmsUnavailable):
             if copy is not None:
                 self.served_stale += 1
+                if on_stale is not None:
+                    on_stale()
                 return copy.data
             raise CmsUnavailable(path) from None
 

@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
 from litestar import Litestar, MediaType, Request, Response, get
 
 from cms_client import CmsClient
@@ -21,6 +20,7 @@ from storefront.pages.common import Shop, chrome_context, chrome_loads, new_load
 from storefront.pages.product import _product_with_prices, _related
 from storefront.render import create_environment
 from storefront.settings import Settings
+from storefront.upstream_client import UpstreamClient
 from storefront.upstreams import Upstreams
 
 
@@ -42,9 +42,12 @@ def create_app() -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        async with httpx.AsyncClient() as client:
-            app.state.upstreams = Upstreams(client, settings)
-            app.state.cms = CmsClient(client, settings.cms_url)
+        catalog, pricing, cms = (
+            UpstreamClient(name, connections=8, timeout=5.0) for name in ("catalog", "pricing", "cms")
+        )
+        try:
+            app.state.upstreams = Upstreams(catalog, pricing, settings)
+            app.state.cms = CmsClient(cms, settings.cms_url)
             region = settings.regions.get("us")
             shop = Shop(region, region.default_locale)
             load = new_load(shop, "product")
@@ -67,6 +70,9 @@ def create_app() -> Litestar:
                 "related": results["related"] or [],
                 "promos": [],
             }
+        finally:
+            for client in (catalog, pricing, cms):
+                await client.aclose()
         yield
 
     app = Litestar(route_handlers=[bare, healthz], lifespan=[lifespan], openapi_config=None)

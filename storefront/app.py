@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import httpx
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
@@ -22,11 +22,14 @@ from storefront.edge import PageEdgeMiddleware
 from storefront.pages.cart import add_to_cart, cart_fragment, cart_page, update_cart
 from storefront.pages.checkout import checkout_page, checkout_quote, checkout_step, confirmation
 from storefront.pages.common import ERROR_HANDLERS
-from storefront.pages.content import content_page, healthz, metrics, purge, regions, root
+from storefront.pages.content import content_page, metrics, purge, regions, root
+from storefront.pages.health import healthz, livez
 from storefront.pages.listing import category, home, search
 from storefront.pages.product import product
 from storefront.render import create_environment
 from storefront.settings import OriginSettings, Settings
+from storefront.shedding import RenderLimit
+from storefront.upstream_client import CircuitBreaker, UpstreamClient
 from storefront.upstreams import Upstreams
 
 
@@ -37,18 +40,22 @@ def create_app(settings: OriginSettings | None = None) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        limits = httpx.Limits(max_connections=settings.pool_size, max_keepalive_connections=settings.pool_size)
-        async with httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(5.0)) as client:
-            app.state.upstreams = Upstreams(client, settings)
-            app.state.checkout = CheckoutClient(client, settings.checkout_url, order_timeout=settings.checkout_timeout)
-            app.state.cms = CmsClient(client, settings.cms_url, fresh_ttl=settings.cms_cache_ttl)
-            app.state.page_cache = PageCache(settings.page_cache_bytes) if settings.page_cache else None
-            app.state.counters = Counter()
-            try:
-                yield
-            finally:
-                if app.state.page_cache is not None:
-                    await app.state.page_cache.drain()
+        clients = _upstream_clients(settings)
+        app.state.upstream_clients = clients
+        app.state.upstreams = Upstreams(clients["catalog"], clients["pricing"], settings)
+        app.state.checkout = CheckoutClient(
+            clients["checkout"], settings.checkout_url, order_timeout=settings.checkout_timeout
+        )
+        app.state.cms = CmsClient(clients["cms"], settings.cms_url, fresh_ttl=settings.cms_cache_ttl)
+        app.state.page_cache = PageCache(settings.page_cache_bytes) if settings.page_cache else None
+        app.state.render_limit = RenderLimit(settings.max_renders, settings.shed_after)
+        app.state.counters = Counter()
+        try:
+            yield
+        finally:
+            if app.state.page_cache is not None:
+                await app.state.page_cache.drain()
+            await asyncio.gather(*(client.aclose() for client in clients.values()))
 
     images = ImageStore(settings.images_dir, settings.image_encoding)
     templates = create_environment(settings.templates_dir, images)
@@ -56,6 +63,7 @@ def create_app(settings: OriginSettings | None = None) -> Litestar:
         route_handlers=[
             root,
             healthz,
+            livez,
             metrics,
             purge,
             regions,
@@ -90,3 +98,22 @@ def create_app(settings: OriginSettings | None = None) -> Litestar:
         request_max_body_size=64 * 1024,
         openapi_config=None,
     )
+
+
+def _upstream_clients(settings: OriginSettings) -> dict[str, UpstreamClient]:
+    """One guarded client per upstream; its timeout ends a detached read shortly after its budget."""
+    timeouts = {
+        "catalog": settings.catalog_timeout,
+        "pricing": settings.pricing_timeout,
+        "cms": settings.cms_timeout,
+        "checkout": settings.checkout_timeout,
+    }
+    return {
+        name: UpstreamClient(
+            name,
+            connections=settings.pool_size,
+            timeout=budget + 0.5,
+            breaker=CircuitBreaker(threshold=settings.breaker_failures, cooldown=settings.breaker_cooldown),
+        )
+        for name, budget in timeouts.items()
+    }

@@ -8,6 +8,8 @@ from typing import Any
 
 import httpx
 
+from storefront.upstream_client import UpstreamClient
+
 
 @dataclass
 class CheckoutProblem(Exception):
@@ -23,7 +25,7 @@ class CheckoutProblem(Exception):
 
 
 class CheckoutClient:
-    def __init__(self, client: httpx.AsyncClient, base_url: str, *, order_timeout: float) -> None:
+    def __init__(self, client: UpstreamClient, base_url: str, *, order_timeout: float) -> None:
         self._client = client
         self._base = base_url
         self._order_timeout = order_timeout

@@ -9,33 +9,24 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-from collections.abc import Iterable
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import quote
 
 import brotli
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
+from cache.canonical import canonical_path, canonical_query
 from cache.page_cache import CachedPage, Outcome, PageCache
+from cache.policy import DEGRADED_HEADER
+from storefront.shedding import Overloaded, RenderLimit
 
 _COMPRESSIBLE = (b"text/", b"application/json", b"application/problem+json", b"image/svg+xml")
 _MIN_COMPRESS = 512
 _HOP_HEADERS = {b"content-length", b"content-encoding", b"etag", b"vary"}
 _CACHEABLE_STATUS = {200, 301, 302, 308}
-_NOT_TRAFFIC = ("/healthz", "/internal/")  # health probes and metrics polls are not load
-
-
-def canonical_query(raw: bytes, allowed: Iterable[str]) -> str:
-    """Sorted, de-duplicated query parameters from an allow-list (`attr.` prefixes allowed as `attr.*`)."""
-    allow = set(allowed)
-    prefixes = tuple(a[:-1] for a in allow if a.endswith("*"))
-    pairs = {
-        (k, v)
-        for k, v in parse_qsl(raw.decode("latin-1"), keep_blank_values=False)
-        if k in allow or (prefixes and k.startswith(prefixes))
-    }
-    return urlencode(sorted(pairs))
+_DEGRADED = DEGRADED_HEADER.lower().encode()
+_NOT_TRAFFIC = ("/healthz", "/livez", "/internal/")  # probes and metrics polls are not load
 
 
 def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> bytes | None:
@@ -73,6 +64,7 @@ def build_page(status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> 
         ttl=ttl,
         stale_while_revalidate=swr,
         stale_if_error=sie,
+        degraded=_header(headers, _DEGRADED) is not None,
     )
     content_type = _header(headers, b"content-type") or b""
     page.compressible = len(body) >= _MIN_COMPRESS and content_type.startswith(_COMPRESSIBLE)
@@ -156,32 +148,88 @@ async def _render(app: ASGIApp, scope: Scope) -> CachedPage:
 
 
 class PageEdgeMiddleware:
-    """Serves opted-in page routes from the origin page cache (when enabled) with ETag and compression."""
+    """Serves opted-in page routes from the origin page cache (when enabled) with ETag and compression,
+    redirects other spellings of a page's path to its canonical one, and sheds load past the render limit."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not scope["path"].startswith(_NOT_TRAFFIC):
-            scope["app"].state.counters["requests"] += 1  # what shoppers and edges asked for, for load tests
-        handler = scope.get("route_handler")
-        opt: dict[str, Any] = getattr(handler, "opt", {}) or {}
-        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD") or not opt.get("page"):
+        if scope["type"] != "http" or scope["path"].startswith(_NOT_TRAFFIC):
             await self.app(scope, receive, send)
             return
-        query = canonical_query(scope.get("query_string", b""), opt.get("query", ()))
         state = scope["app"].state
+        state.counters["requests"] += 1  # what shoppers and edges asked for, for load tests
+        limit: RenderLimit = state.render_limit
+        handler = scope.get("route_handler")
+        opt: dict[str, Any] = getattr(handler, "opt", {}) or {}
+        if scope["method"] not in ("GET", "HEAD") or not opt.get("page"):
+            try:
+                async with limit.slot():
+                    await self.app(scope, receive, send)
+            except Overloaded:
+                await _send_overloaded(scope, send, state)
+            return
+        query = canonical_query(scope.get("query_string", b""), opt.get("query", ()))
+        canonical = canonical_path(scope["path"])
+        if quote(canonical) != _raw_path(scope):
+            await _send_redirect(send, canonical, query, state)
+            return
         state.counters["page_requests"] += 1
         cache: PageCache | None = state.get("page_cache")
-        if cache is None:
-            state.counters["renders"] += 1
-            await send_page(scope, send, await _render(self.app, _render_scope(scope, query)), "PASS")
-            return
-        cache_key = f"{scope['path']}?{query}"
 
         async def render() -> CachedPage:
-            state.counters["renders"] += 1
-            return await _render(self.app, _render_scope(scope, query))
+            async with limit.slot():
+                state.counters["renders"] += 1
+                return await _render(self.app, _render_scope(scope, query))
 
-        page, outcome = await cache.get_or_render(cache_key, render)
-        await send_page(scope, send, page, outcome, age=cache.age(page))
+        try:
+            if cache is None:
+                page, outcome, age = await render(), "PASS", 0.0
+            else:
+                page, outcome = await cache.get_or_render(f"{canonical}?{query}", render)
+                age = cache.age(page)
+        except Overloaded:
+            await _send_overloaded(scope, send, state)
+            return
+        await send_page(scope, send, page, outcome, age=age)
+
+
+def _raw_path(scope: Scope) -> str:
+    raw = scope.get("raw_path")
+    return raw.decode("latin-1").split("?")[0] if raw else quote(scope["path"])
+
+
+async def _send_redirect(send: Send, path: str, query: str, state: Any) -> None:
+    """A permanent, cacheable redirect to the one spelling of this page's path."""
+    location = quote(path) + (f"?{query}" if query else "")
+    headers = [(k.lower().encode(), v.encode()) for k, v in state.policy.headers().items()]
+    headers += [(b"location", location.encode()), (b"content-length", b"0")]
+    await send({"type": "http.response.start", "status": 301, "headers": headers})
+    await send({"type": "http.response.body", "body": b""})
+
+
+async def _send_overloaded(scope: Scope, send: Send, state: Any) -> None:
+    """The quick refusal: no template, no upstream, nothing stored; `Retry-After` tells clients when."""
+    state.counters["shed"] += 1
+    if scope["path"].startswith(("/admin/", "/checkout/quote")):
+        body = b'{"title":"Busy","status":503,"detail":"The shop is very busy. Please retry in a second."}'
+        content_type = b"application/problem+json"
+    else:
+        body = _OVERLOADED_PAGE
+        content_type = b"text/html; charset=utf-8"
+    headers = [
+        (b"content-type", content_type),
+        (b"cache-control", b"no-store"),
+        (b"retry-after", b"1"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    await send({"type": "http.response.start", "status": 503, "headers": headers})
+    await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
+
+
+_OVERLOADED_PAGE = (
+    b"<!doctype html><html lang=en><meta charset=utf-8><meta name=viewport content='width=device-width'>"
+    b"<title>One moment</title><h1>The shop is very busy</h1>"
+    b"<p>Please try again in a moment: <a href=''>reload this page</a>.</p></html>"
+)

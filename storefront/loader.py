@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from cache.keys import SurrogateKeys
+from storefront.shedding import waiting_on_upstreams
 
 
 class UpstreamError(Exception):
@@ -23,11 +24,17 @@ class UpstreamError(Exception):
 
 @dataclass
 class PageLoad:
-    """What one page read: its surrogate keys, its timings, and when its data next changes."""
+    """What one page read: its surrogate keys, its timings, when its data next changes, and which optional
+    reads it had to do without (or took from a last-good copy), which makes the page degraded."""
 
     keys: SurrogateKeys
     timings: list[tuple[str, float, str]] = field(default_factory=list)
     next_changes: list[datetime] = field(default_factory=list)
+    degraded: list[str] = field(default_factory=list)
+
+    def degrade(self, name: str) -> None:
+        if name not in self.degraded:
+            self.degraded.append(name)
 
     def timed(self, name: str, started: float, note: str = "") -> None:
         self.timings.append((name, (time.perf_counter() - started) * 1000, note))
@@ -63,18 +70,20 @@ class PageLoad:
         return result
 
     async def gather(self, critical: dict[str, Awaitable[Any]], optional: dict[str, Awaitable[Any]]) -> dict[str, Any]:
-        """Run every load at once. Optional failures give None; a critical failure cancels the rest and raises."""
+        """Run every load at once. Optional failures give None (and degrade the page); a critical failure
+        cancels the rest and raises."""
 
-        async def tolerant(load: Awaitable[Any]) -> Any:
+        async def tolerant(name: str, load: Awaitable[Any]) -> Any:
             try:
                 return await load
             except Exception:
+                self.degrade(name)
                 return None
 
         try:
-            async with asyncio.TaskGroup() as group:
+            async with waiting_on_upstreams(), asyncio.TaskGroup() as group:
                 tasks = {name: group.create_task(_awaited(load)) for name, load in critical.items()}
-                tasks |= {name: group.create_task(tolerant(load)) for name, load in optional.items()}
+                tasks |= {name: group.create_task(tolerant(name, load)) for name, load in optional.items()}
         except* UpstreamError as failures:
             raise failures.exceptions[0] from None
         return {name: task.result() for name, task in tasks.items()}

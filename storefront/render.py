@@ -17,7 +17,7 @@ from litestar import MediaType, Response
 
 from backends.common import utcnow
 from backends.common.money import to_decimal
-from cache.policy import PRIVATE_HEADERS, CachePolicy
+from cache.policy import DEGRADED_HEADER, PRIVATE_HEADERS, CachePolicy
 from image_pipeline.store import ImageStore
 from storefront.loader import PageLoad
 
@@ -80,8 +80,11 @@ def page_response(
     started = time.perf_counter()
     html = env.get_template(template).render(**context)
     load.timed("render", started)
-    ttl = policy.ttl_until(utcnow(), load.next_change)
+    ttl = policy.ttl_until(utcnow(), load.next_change, degraded=bool(load.degraded))
     headers = {**policy.headers(ttl), **load.keys.headers(), "Server-Timing": load.server_timing()}
+    if load.degraded:
+        # Edges keep a good stale copy rather than replace it with this one (see the VCL and page cache).
+        headers[DEGRADED_HEADER] = ", ".join(load.degraded)
     return Response(html, status_code=status_code, media_type=MediaType.HTML, headers=headers)
 
 

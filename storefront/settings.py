@@ -97,7 +97,12 @@ class OriginSettings:
     catalog_timeout: float = 1.0
     pricing_timeout: float = 0.5
     cms_timeout: float = 0.3
-    pool_size: int = 100
+    pool_size: int = 64  # connections per upstream (each upstream has its own pool: a bulkhead)
+    breaker_failures: int = 5  # consecutive failed reads that open an upstream's circuit
+    breaker_cooldown: float = 2.0  # seconds an open circuit refuses reads before one trial
+    max_renders: int = 24  # renders (and other non-page requests) at once; past it requests wait...
+    shed_after: float = 0.1  # ...at most this long for a slot, then get a quick 503 with Retry-After
+    degraded_ttl: int = 5  # s-maxage of a page rendered with an optional read missing or stale
     page_cache: bool = True
     page_cache_bytes: int = 64 * 1024 * 1024
     cms_cache_ttl: float = 1.0
@@ -261,7 +266,12 @@ class Settings:
                 catalog_timeout=_float(env, "CATALOG_TIMEOUT", 1.0),
                 pricing_timeout=_float(env, "PRICING_TIMEOUT", 0.5),
                 cms_timeout=_float(env, "CMS_TIMEOUT", 0.3),
-                pool_size=_int(env, "UPSTREAM_POOL_SIZE", 100),
+                pool_size=_int(env, "UPSTREAM_POOL_SIZE", 64),
+                breaker_failures=_int(env, "BREAKER_FAILURES", 5),
+                breaker_cooldown=_float(env, "BREAKER_COOLDOWN", 2.0),
+                max_renders=_int(env, "MAX_RENDERS", 24),
+                shed_after=_float(env, "SHED_AFTER", 0.1),
+                degraded_ttl=_int(env, "DEGRADED_TTL", 5),
                 page_cache=_get(env, "PAGE_CACHE", "on").lower() not in {"off", "0", "false", "no"},
                 page_cache_bytes=_int(env, "PAGE_CACHE_MB", 64) * 1024 * 1024,
                 cms_cache_ttl=_float(env, "CMS_CACHE_TTL", 1.0),

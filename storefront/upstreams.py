@@ -11,11 +11,12 @@ from cachetools import TTLCache
 from cache import keys as k
 from storefront.loader import PageLoad, UpstreamError
 from storefront.settings import OriginSettings
+from storefront.upstream_client import UpstreamClient
 
 
 class Upstreams:
-    def __init__(self, client: httpx.AsyncClient, settings: OriginSettings) -> None:
-        self._client = client
+    def __init__(self, catalog: UpstreamClient, pricing: UpstreamClient, settings: OriginSettings) -> None:
+        self._clients = {"catalog": catalog, "pricing": pricing}
         self._settings = settings
         # Off by default (TTL 0): the edge is the cache. Benchmarks turn it on to isolate rendering.
         self._cache: TTLCache[str, Any] | None = (
@@ -27,7 +28,7 @@ class Upstreams:
         if self._cache is not None and cache_key in self._cache:
             return self._cache[cache_key]
         try:
-            response = await self._client.get(url, params=params)
+            response = await self._clients[upstream].get(url, params=params)
         except httpx.HTTPError as exc:
             raise UpstreamError(upstream, type(exc).__name__) from exc
         if response.status_code == 404:

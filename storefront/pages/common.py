@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,15 +79,28 @@ def chrome_loads(request: Request[Any, Any, Any], load: PageLoad, shop: Shop) ->
     cms: CmsClient = request.app.state.cms
     budget = request.app.state.settings.cms_timeout
     return {
-        "nav": load.read("cms-nav", budget, lambda: cms.entries(shop.locale, type="navigation")),
-        "footer": load.read("cms-footer", budget, lambda: cms.entries(shop.locale, type="footer")),
+        "nav": load.read(
+            "cms-nav", budget, lambda: cms.entries(shop.locale, type="navigation", on_stale=stale(load, "nav"))
+        ),
+        "footer": load.read(
+            "cms-footer", budget, lambda: cms.entries(shop.locale, type="footer", on_stale=stale(load, "footer"))
+        ),
     }
+
+
+def stale(load: PageLoad, name: str) -> Callable[[], None]:
+    """What the CMS client calls when it answers `name` from a last-good copy: the page is degraded."""
+    return lambda: load.degrade(name)
 
 
 def cms_read(request: Request[Any, Any, Any], load: PageLoad, shop: Shop, name: str, **query: str) -> Any:
     """A CMS list read (published entries of one type) within the CMS budget."""
     cms: CmsClient = request.app.state.cms
-    return load.read(name, request.app.state.settings.cms_timeout, lambda: cms.entries(shop.locale, **query))
+    return load.read(
+        name,
+        request.app.state.settings.cms_timeout,
+        lambda: cms.entries(shop.locale, **query, on_stale=stale(load, name)),
+    )
 
 
 def chrome_context(results: dict[str, Any], load: PageLoad, shop: Shop) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from storefront.pages.common import (
     cms_keys,
     new_load,
     shop_for,
+    stale,
     upstream_failure,
 )
 from storefront.render import page_response
@@ -37,7 +38,7 @@ async def content_page(request: Request[Any, Any, Any], region: str, lang: str, 
 
     async def page_entry() -> dict[str, Any]:
         try:
-            return await cms.entry(shop.locale, type="page", key=key)
+            return await cms.entry(shop.locale, type="page", key=key, on_stale=stale(load, "page"))
         except CmsNotFound:
             raise UpstreamError("cms", "not found", not_found=True) from None
         except CmsUnavailable:
@@ -77,11 +78,6 @@ async def root(request: Request[Any, Any, Any]) -> Redirect:
         status_code=302,
         headers={**policy.headers(), "Vary": settings.geo_header.title()},
     )
-
-
-@get("/healthz", name="healthz")
-async def healthz() -> dict[str, str]:
-    return {"status": "ok", "service": "origin"}
 
 
 class PurgeIn(msgspec.Struct, forbid_unknown_fields=True):

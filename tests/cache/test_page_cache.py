@@ -166,3 +166,38 @@ async def test_uncacheable_pages_are_not_stored() -> None:
 
     await cache.get_or_render("/cart", private)
     assert len(cache) == 0
+
+
+async def test_a_degraded_render_never_replaces_a_good_copy_but_fills_an_empty_slot() -> None:
+    clock = Clock()
+    cache = PageCache(1 << 20, clock=clock)
+    good = page(b"complete")
+    degraded = page(b"no nav", ttl=5)
+    degraded.degraded = True
+
+    async def render_good() -> CachedPage:
+        return good
+
+    async def render_degraded() -> CachedPage:
+        return degraded
+
+    await cache.get_or_render("/p", render_good)
+    clock.now += 200  # past TTL and grace: the next request renders in the foreground
+    got, outcome = await cache.get_or_render("/p", render_degraded)
+    assert (got.body, outcome) == (b"complete", "STALE-IF-ERROR")
+    got, outcome = await cache.get_or_render("/p", render_good)
+    assert (got.body, outcome) == (b"complete", "MISS")  # healed at the first complete render
+
+    got, outcome = await cache.get_or_render("/q", render_degraded)
+    assert (got.body, outcome) == (b"no nav", "MISS")  # nothing better to serve: stored with its short TTL
+    clock.now += 6
+    second = page(b"q complete")
+    got, outcome = await cache.get_or_render("/q", lambda: _value(second))
+    assert (got.body, outcome) == (b"no nav", "STALE")  # within grace; the complete render replaces it
+    await cache.drain()
+    got, _ = await cache.get_or_render("/q", lambda: _value(second))
+    assert got.body == b"q complete"
+
+
+async def _value(result: CachedPage) -> CachedPage:
+    return result

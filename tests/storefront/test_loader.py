@@ -46,6 +46,15 @@ async def test_optional_timeout_gives_none_within_its_budget() -> None:
     )
     assert out == {"a": "A", "slow": None}
     assert "slow;dur=" in load.server_timing() and 'desc="timeout"' in load.server_timing()
+    assert load.degraded == ["slow"]  # a page without one of its optional reads is degraded
+
+
+async def test_a_complete_page_is_not_degraded() -> None:
+    load = new_load()
+    await load.gather(
+        {"a": load.read("a", 1, lambda: sleeper(0, "A"))}, {"b": load.read("b", 1, lambda: sleeper(0, "B"))}
+    )
+    assert load.degraded == []
 
 
 async def test_critical_failure_cancels_the_rest() -> None:
