@@ -2,5 +2,6 @@
 
 from image_pipeline.store import ImageStore, UnknownImage
 from image_pipeline.variants import FORMATS, LADDER, Encoding
+from image_pipeline.workers import ImageWorkers
 
-__all__ = ["FORMATS", "LADDER", "Encoding", "ImageStore", "UnknownImage"]
+__all__ = ["FORMATS", "LADDER", "Encoding", "ImageStore", "ImageWorkers", "UnknownImage"]

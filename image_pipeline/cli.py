@@ -33,7 +33,10 @@ def ingest_dir(store: ImageStore, directory: Path, *, eager: bool = True, out: T
             continue
         added += created
         if eager:
-            store.build(record.hash, EAGER_WIDTHS)
+            try:
+                store.build(record.hash, EAGER_WIDTHS)
+            except BadImage as exc:  # stored, but its variants are refused: say so, and go on
+                refused.append(f"{path}: variants: {exc}")
     out.write("\n")
     for line in refused:
         out.write(f"refused {line}\n")
@@ -53,15 +56,20 @@ def build_all(
 ) -> int:
     digests = list(store.hashes())
     formats = tuple(formats)
-    started, written = time.perf_counter(), 0
+    started, written, refused = time.perf_counter(), 0, []
     before = sum(1 for _ in store.variants.rglob("*.*")) if store.variants.exists() else 0
     for index, digest in enumerate(digests, 1):
         _progress(index, len(digests), digest[:12], out)
-        written += store.build(digest, tuple(widths), formats)
+        try:
+            written += store.build(digest, tuple(widths), formats)
+        except BadImage as exc:  # one original the encoders refuse must not stop the others
+            refused.append(f"{digest}: {exc}")
     out.write("\n")
+    for line in refused:
+        out.write(f"refused {line}\n")
     after = sum(1 for _ in store.variants.rglob("*.*")) if store.variants.exists() else 0
     print(
         f"{len(digests)} originals: {after - before} variants made ({written / 1e6:.1f} MB), "
-        f"{after} in all, in {time.perf_counter() - started:.1f}s"
+        f"{after} in all, {len(refused)} originals refused, in {time.perf_counter() - started:.1f}s"
     )
-    return 0
+    return 1 if refused else 0

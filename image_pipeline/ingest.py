@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 
 from PIL import Image, ImageFilter
 
-from image_pipeline.variants import BadImage, decode, display_size, open_image
+from image_pipeline.variants import BadImage, check_encodable, decode, display_size, open_image
 
 MAX_UPLOAD_BYTES = 40 * 1024 * 1024
 PLACEHOLDER_WIDTH = 24
@@ -53,11 +53,13 @@ def inspect(data: bytes) -> ImageRecord:
     header = open_image(data)
     if header.format not in _EXTENSIONS:
         raise BadImage(f"{header.format} is not an accepted format")
-    width, height = display_size(header)
+    kind, (width, height) = _EXTENSIONS[header.format], display_size(header)
+    del header  # an open WebP already holds its decoder's full-size canvas: not alongside the decode below
+    check_encodable(width, height)
     small = decode(data, max_width=256)  # reads the whole stream, so truncation shows here too
     return ImageRecord(
         hash=hashlib.sha256(data).hexdigest(),
-        format=_EXTENSIONS[header.format],
+        format=kind,
         width=width,
         height=height,
         bytes=len(data),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from typing import Any
 
@@ -16,9 +15,16 @@ from backends.common.problems import problem
 from image_pipeline.ingest import MAX_UPLOAD_BYTES
 from image_pipeline.store import EAGER_WIDTHS, ImageStore, UnknownImage
 from image_pipeline.variants import FORMATS, LADDER, BadImage
+from image_pipeline.workers import ImagesBusy, WorkerDied
 
 _FILE = re.compile(r"^(\d{2,4})\.(avif|webp|jpg)$")
 IMMUTABLE = "public, max-age=31536000, immutable"
+_RETRY = {"Retry-After": "5", "Cache-Control": "no-store"}
+
+
+def _busy(detail: str) -> Response[Any]:
+    """The image workers cannot take the job now: a 503 that nobody stores, and when to come back."""
+    return problem(503, "Temporarily unavailable", detail, headers=_RETRY)
 
 
 @get("/img/{digest:str}/{name:str}", name="image")
@@ -31,8 +37,13 @@ async def image(request: Request[Any, Any, Any], digest: str, name: str) -> Resp
     store: ImageStore = request.app.state.images
     try:
         path = await store.variant(digest, width, fmt)
-    except (UnknownImage, BadImage) as exc:
+    except (ImagesBusy, WorkerDied) as exc:  # worth retrying: a worker will be free, or a new one started
+        return _busy(str(exc))
+    except (UnknownImage, BadImage) as exc:  # includes a variant the encoders or the memory ceiling refuse
         raise NotFoundException(detail="No such image.") from exc
+    except Exception:  # a disk error, say: logged, and answered as unavailable rather than a 500
+        request.logger.exception("variant %s/%s failed", digest, name)
+        return _busy("The variant could not be made.")
     return File(
         path,
         content_disposition_type="inline",
@@ -58,13 +69,18 @@ async def upload(request: Request[Any, Any, Any]) -> Response[Any]:
         )
     store: ImageStore = request.app.state.images
     try:
-        record, created = await asyncio.to_thread(store.ingest, data)
-    except BadImage as exc:
+        record, created = await store.add(data)
+    except ImagesBusy as exc:
+        return _busy(str(exc))
+    except BadImage as exc:  # also over the memory ceiling (ImageTooLarge) or its worker dying (WorkerDied)
         return problem(422, "Invalid image", str(exc), **{"invalid-params": [{"name": "body", "reason": str(exc)}]})
+    except Exception:
+        request.logger.exception("image upload failed")
+        return _busy("The image could not be stored.")
     body = {
         **record.as_dict(),
         "variants": {fmt: f"/img/{record.hash}/{{width}}.{fmt}" for fmt in FORMATS},
     }
     # The common widths are made after the answer is sent; the rest on first request.
-    eager = BackgroundTask(asyncio.to_thread, store.build, record.hash, EAGER_WIDTHS) if created else None
+    eager = BackgroundTask(store.build_eagerly, record.hash, EAGER_WIDTHS) if created else None
     return Response(body, status_code=201 if created else 200, background=eager)

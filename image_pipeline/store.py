@@ -3,28 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
-import os
+import logging
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 from cachetools import LRUCache
 
 from cache.single_flight import SingleFlight
 from image_pipeline.ingest import ImageRecord, inspect
-from image_pipeline.variants import (
-    DEFAULT_ENCODING,
-    FORMATS,
-    LADDER,
-    BadImage,
-    Encoding,
-    ladder_for,
-    render_ladder,
-    render_variant,
-)
+from image_pipeline.jobs import ingest_file, store_original, write_atomically, write_ladder, write_variant
+from image_pipeline.variants import DEFAULT_ENCODING, FORMATS, LADDER, BadImage, Encoding, ladder_for
+from image_pipeline.workers import ImagesBusy, ImageWorkers
 
+P = ParamSpec("P")
+T = TypeVar("T")
+_log = logging.getLogger(__name__)
 _HASH = re.compile(r"^[0-9a-f]{64}$")
 EAGER_WIDTHS = (320, 640, 960)
 
@@ -33,36 +31,57 @@ class UnknownImage(LookupError):
     pass
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Readers see the whole file or none of it; a crash leaves at most a stray `.tmp-` file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 class ImageStore:
-    def __init__(self, root: Path, encoding: Encoding = DEFAULT_ENCODING) -> None:
+    """The synchronous methods decode in the calling process (the CLI, the seed); the async ones, which the
+    origin uses, run every decode and encode in `workers` when given (in a thread otherwise, for tests)."""
+
+    def __init__(self, root: Path, encoding: Encoding = DEFAULT_ENCODING, workers: ImageWorkers | None = None) -> None:
         self.encoding = encoding
+        self.workers = workers
         self.originals = root / "originals"
         self.variants = root / "variants"
         self._meta: LRUCache[str, ImageRecord] = LRUCache(maxsize=8192)
         self._producers: SingleFlight[tuple[str, int, str], Path] = SingleFlight()
+        self._uploads: SingleFlight[str, tuple[ImageRecord, bool]] = SingleFlight()
+
+    async def _run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        if self.workers is None:
+            return await asyncio.to_thread(fn, *args, **kwargs)
+        return await self.workers.run(fn, *args, **kwargs)
 
     def ingest(self, data: bytes) -> tuple[ImageRecord, bool]:
-        """Store an original once; returns its record and whether it was new. Raises BadImage."""
+        """Store an original once, decoding here; returns its record and whether it was new. Raises BadImage."""
         record = inspect(data)
         if self.record(record.hash) is not None:
             return record, False
-        write_atomically(self.originals / f"{record.hash}.{record.format}", data)
-        # The sidecar goes last: an original without one was never ingested, and a retry completes it.
-        write_atomically(self.originals / f"{record.hash}.json", json.dumps(record.as_dict()).encode())
-        return record, True
+        return record, store_original(self.originals, record, data)
+
+    async def add(self, data: bytes) -> tuple[ImageRecord, bool]:
+        """`ingest` for the origin: the bytes go to a worker through a file, so only a path crosses processes.
+        Raises BadImage (ImageTooLarge, WorkerDied) for a refusal, ImagesBusy when no worker can take it."""
+        digest = await asyncio.to_thread(lambda: hashlib.sha256(data).hexdigest())
+        known = self.record(digest)
+        if known is not None:  # checked when it was stored: no decode for a repeat
+            return known, False
+
+        async def produce() -> tuple[ImageRecord, bool]:
+            incoming = await asyncio.to_thread(self._incoming, data)
+            try:
+                return await self._run(ingest_file, incoming, self.originals)
+            finally:
+                incoming.unlink(missing_ok=True)  # refused, or stored by someone else meanwhile
+
+        # Identical uploads at the same moment share one decode; only the one that stored it says "new".
+        (record, created), produced = await self._uploads.run(digest, produce)
+        return record, created and produced
+
+    def _incoming(self, data: bytes) -> Path:
+        # In the originals folder, so storing it is a rename; the `.tmp-` prefix marks it as not stored yet.
+        self.originals.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=self.originals, prefix=".tmp-upload-")
+        with open(fd, "wb") as handle:
+            handle.write(data)
+        return Path(name)
 
     def record(self, digest: str) -> ImageRecord | None:
         if not _HASH.match(digest):
@@ -98,30 +117,46 @@ class ImageStore:
             return target
 
         async def produce() -> Path:
-            data = await asyncio.to_thread(render_variant, original.read_bytes(), width, fmt, self.encoding)
-            await asyncio.to_thread(write_atomically, target, data)
+            await self._run(write_variant, original, target, width, fmt, self.encoding)
             return target
 
         path, _ = await self._producers.run((digest, width, fmt), produce)
         return path
 
-    def build(self, digest: str, widths: tuple[int, ...] = LADDER, formats: tuple[str, ...] = tuple(FORMATS)) -> int:
-        """Write every missing variant of one original from a single decode; returns bytes written."""
+    def _missing(self, digest: str, widths: tuple[int, ...], formats: tuple[str, ...]) -> tuple[Path, tuple[int, ...]]:
         record, original = self._original(digest)
         missing_widths = tuple(
             w
             for w in ladder_for(record.width, widths)
             if any(not self.variant_path(digest, w, f).exists() for f in formats)
         )
-        if not missing_widths:
+        return original, missing_widths
+
+    def build(self, digest: str, widths: tuple[int, ...] = LADDER, formats: tuple[str, ...] = tuple(FORMATS)) -> int:
+        """Write every missing variant of one original from a single decode, here; returns bytes written."""
+        original, missing = self._missing(digest, widths, formats)
+        if not missing:
             return 0
-        written = 0
-        for (width, fmt), data in render_ladder(original.read_bytes(), missing_widths, formats, self.encoding).items():
-            target = self.variant_path(digest, width, fmt)
-            if not target.exists():
-                write_atomically(target, data)
-                written += len(data)
-        return written
+        return write_ladder(original, self.variants / digest, missing, formats, self.encoding)
+
+    async def build_async(
+        self, digest: str, widths: tuple[int, ...] = LADDER, formats: tuple[str, ...] = tuple(FORMATS)
+    ) -> int:
+        """`build` in a worker."""
+        original, missing = self._missing(digest, widths, formats)
+        if not missing:
+            return 0
+        return await self._run(write_ladder, original, self.variants / digest, missing, formats, self.encoding)
+
+    async def build_eagerly(self, digest: str, widths: tuple[int, ...] = EAGER_WIDTHS) -> None:
+        """The build after an upload, once the answer is sent: nobody awaits it, so a failure is logged here
+        (the variants are then made on first request, or refused there with a 404)."""
+        try:
+            await self.build_async(digest, widths)
+        except (BadImage, ImagesBusy) as exc:  # refused or no worker free: the reason is the whole story
+            _log.warning("eager variant build of image %s failed: %s", digest, exc)
+        except Exception:
+            _log.exception("eager variant build of image %s failed", digest)
 
     def hashes(self) -> Iterator[str]:
         for sidecar in sorted(self.originals.glob("*.json")):

@@ -15,7 +15,7 @@ from litestar.middleware import DefineMiddleware
 from cache.page_cache import PageCache
 from cache.policy import CachePolicy
 from cms_client import CmsClient
-from image_pipeline import ImageStore
+from image_pipeline import ImageStore, ImageWorkers
 from image_pipeline.routes import image, upload
 from storefront.checkout_client import CheckoutClient
 from storefront.edge import PageEdgeMiddleware
@@ -50,14 +50,17 @@ def create_app(settings: OriginSettings | None = None) -> Litestar:
         app.state.page_cache = PageCache(settings.page_cache_bytes) if settings.page_cache else None
         app.state.render_limit = RenderLimit(settings.max_renders, settings.shed_after)
         app.state.counters = Counter()
+        await workers.start()
         try:
             yield
         finally:
+            await workers.close()
             if app.state.page_cache is not None:
                 await app.state.page_cache.drain()
             await asyncio.gather(*(client.aclose() for client in clients.values()))
 
-    images = ImageStore(settings.images_dir, settings.image_encoding)
+    workers = ImageWorkers(settings.image_workers, settings.image_job_memory_mb)  # decodes run there, not here
+    images = ImageStore(settings.images_dir, settings.image_encoding, workers)
     templates = create_environment(settings.templates_dir, images)
     return Litestar(
         route_handlers=[

@@ -26,6 +26,8 @@ _MIN_COMPRESS = 512
 _HOP_HEADERS = {b"content-length", b"content-encoding", b"etag", b"vary"}
 _CACHEABLE_STATUS = {200, 301, 302, 308}
 _DEGRADED = DEGRADED_HEADER.lower().encode()
+# Image builds wait on the image workers, which bound and shed their own queue: no render slot is held.
+_OWN_QUEUE = ("/img/", "/admin/images")
 _NOT_TRAFFIC = ("/healthz", "/livez", "/internal/")  # probes and metrics polls are not load
 
 
@@ -163,6 +165,9 @@ class PageEdgeMiddleware:
         limit: RenderLimit = state.render_limit
         handler = scope.get("route_handler")
         opt: dict[str, Any] = getattr(handler, "opt", {}) or {}
+        if scope["path"].startswith(_OWN_QUEUE):
+            await self.app(scope, receive, send)
+            return
         if scope["method"] not in ("GET", "HEAD") or not opt.get("page"):
             try:
                 async with limit.slot():

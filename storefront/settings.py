@@ -112,6 +112,9 @@ class OriginSettings:
     default_region: str = "us"
     secret_key: str = ""  # signs CSRF tokens; set STOREFRONT_SECRET_KEY in production
     checkout_timeout: float = 15.0  # placing an order waits on the payment provider
+    image_workers: int = 2  # processes that decode and encode images, so the origin never does
+    # Memory one image job may use beyond its idle worker: a 40 MP WebP upload, the largest, needs ~610 MB.
+    image_job_memory_mb: int = 768
 
     @property
     def host(self) -> str:
@@ -281,5 +284,7 @@ class Settings:
                 default_region=_get(env, "DEFAULT_REGION", regions.regions[0].code),
                 secret_key=_get(env, "SECRET_KEY", f"{_DEV_TOKEN_PREFIX}secret-key"),
                 checkout_timeout=_float(env, "CHECKOUT_TIMEOUT", 15.0),
+                image_workers=_int(env, "IMAGE_WORKERS", 2),
+                image_job_memory_mb=_int(env, "IMAGE_JOB_MEMORY_MB", 768),
             ),
         )

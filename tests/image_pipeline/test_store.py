@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import image_pipeline.store as store_module
+import image_pipeline.jobs as jobs_module
 from image_pipeline.store import ImageStore, UnknownImage
 from image_pipeline.variants import BadImage
 
@@ -35,14 +35,14 @@ async def test_concurrent_requests_share_one_producer(
     store = ImageStore(tmp_path)
     record, _ = store.ingest((fixtures / "rocket.jpg").read_bytes())
     calls = 0
-    real = store_module.render_variant
+    real = jobs_module.render_variant
 
     def counting(*args: object) -> bytes:
         nonlocal calls
         calls += 1
         return real(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(store_module, "render_variant", counting)
+    monkeypatch.setattr(jobs_module, "render_variant", counting)
     paths = await asyncio.gather(*(store.variant(record.hash, 320, "avif") for _ in range(20)))
     assert calls == 1 and len(set(paths)) == 1 and paths[0].stat().st_size > 0
     assert not list(paths[0].parent.glob(".tmp-*"))
