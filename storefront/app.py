@@ -12,6 +12,7 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
 
+from backends.common.head import head_for_every_get
 from cache.page_cache import PageCache
 from cache.policy import CachePolicy
 from cms_client import CmsClient
@@ -97,6 +98,7 @@ def create_app(settings: OriginSettings | None = None) -> Litestar:
             }
         ),
         middleware=[DefineMiddleware(PageEdgeMiddleware)],
+        on_app_init=[head_for_every_get],
         exception_handlers=ERROR_HANDLERS,
         request_max_body_size=64 * 1024,
         openapi_config=None,

@@ -16,10 +16,11 @@ from storefront.shedding import waiting_on_upstreams
 class UpstreamError(Exception):
     """An upstream read failed: unreachable, too slow, or an unexpected answer."""
 
-    def __init__(self, upstream: str, reason: str, *, not_found: bool = False) -> None:
+    def __init__(self, upstream: str, reason: str, *, not_found: bool = False, refused: bool = False) -> None:
         super().__init__(f"{upstream}: {reason}")
         self.upstream = upstream
         self.not_found = not_found
+        self.refused = refused  # the upstream answered 4xx: the request was wrong, the upstream is fine
 
 
 @dataclass

@@ -34,7 +34,8 @@ class Upstreams:
         if response.status_code == 404:
             raise UpstreamError(upstream, "not found", not_found=True)
         if response.status_code != 200:
-            raise UpstreamError(upstream, f"HTTP {response.status_code}")
+            refused = 400 <= response.status_code < 500
+            raise UpstreamError(upstream, f"HTTP {response.status_code}", refused=refused)
         data = response.json()
         if self._cache is not None:
             self._cache[cache_key] = data

@@ -8,7 +8,7 @@ from typing import Any
 from litestar import Request, Response, get, post
 from litestar.response import Redirect
 
-from backends.common.validation import PROMO_CODE, SKU
+from backends.common.validation import PROMO_CODE, SKU, bounded_int
 from cache.policy import PRIVATE_HEADERS
 from storefront.checkout_client import CheckoutClient, CheckoutProblem
 from storefront.pages.common import PageError, Shop, shop_for
@@ -78,10 +78,7 @@ def require_csrf(request: Request[Any, Any, Any], session: ShopperSession, form:
 def _quantity(raw: str | None, *, minimum: int) -> int | None:
     if raw is None or raw == "":
         return 1 if minimum > 0 else None
-    if not raw.strip().isdigit() or len(raw) > 4:
-        return None
-    value = int(raw)
-    return value if minimum <= value <= MAX_FORM_QUANTITY else None
+    return bounded_int(raw, minimum, MAX_FORM_QUANTITY)
 
 
 @get("/fragments/cart", name="cart-fragment")

@@ -15,6 +15,7 @@ from typing import Any
 from litestar import Request, Response, get, post
 from litestar.response import Redirect
 
+from backends.common.validation import bounded_int
 from cache.policy import PRIVATE_HEADERS
 from storefront.checkout_client import CheckoutProblem
 from storefront.pages.cart import (
@@ -125,20 +126,21 @@ async def _place(
     request: Request[Any, Any, Any], shop: Shop, session: ShopperSession, cart_id: str, form: dict[str, str]
 ) -> Response[Any]:
     key = form.get("idempotency_key", "")
-    month, year = form.get("exp_month", "").strip(), form.get("exp_year", "").strip()
+    raw_year = form.get("exp_year", "").strip()
+    month, year = bounded_int(form.get("exp_month", ""), 1, 12), bounded_int(raw_year, 0, 9999)
     errors = {}
     if not _KEY.match(key):
         errors["form"] = "This form is out of date; please review your order and try again."
-    if not (month.isdigit() and len(month) <= 2 and year.isdigit() and len(year) in (2, 4)):
+    if month is None or year is None or len(raw_year) not in (2, 4):
         errors["exp_year"] = "Enter the expiry month and year."
-    if errors:
+    if errors or month is None or year is None:
         return await _payment_error(request, shop, session, errors, 422)
     body = {
         "cart_id": cart_id,
         "card": {
             "number": form.get("number", "")[:23],
-            "exp_month": int(month),
-            "exp_year": int(year) + (2000 if len(year) == 2 else 0),
+            "exp_month": month,
+            "exp_year": year + (2000 if len(raw_year) == 2 else 0),
             "cvc": form.get("cvc", "")[:4],
         },
         "expected_total": form.get("expected_total") or None,

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, NotFoundException
+from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from backends.common.problems import http_exception_handler, internal_error_handler, problem, validation_handler
 from cache import keys as k
 from cache.keys import SurrogateKeys
 from cms_client import CmsClient
@@ -32,9 +33,12 @@ class PageError(Exception):
 
 
 def upstream_failure(exc: UpstreamError, what: str) -> PageError:
-    """A critical read failed: a 404 page if the upstream said "no such thing", else a 503 page."""
+    """A critical read failed: 404 if the upstream said "no such thing", 400 if it refused the request as
+    malformed (the shopper's URL), 503 only when it could not answer."""
     if exc.not_found:
         return PageError(404, "Not found", f"We couldn't find that {what}.")
+    if exc.refused:
+        return PageError(400, "That address doesn't work", f"This {what} address or its filters are not valid.")
     return PageError(503, "Temporarily unavailable", "Part of the shop is not answering. Please try again shortly.")
 
 
@@ -122,7 +126,13 @@ def cms_keys(load: PageLoad, data: dict[str, Any] | None, *extra: str) -> list[d
     return data["items"]
 
 
-def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[str]:
+# Routes for machines (purgers, metrics, uploads, the checkout's live quote): errors as problem details.
+MACHINE_PATHS = ("/internal/", "/admin/", "/fragments/")
+
+
+def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if request.url.path.startswith(MACHINE_PATHS) or "/checkout/quote" in request.url.path:
+        return _problem(request, exc)
     if isinstance(exc, PageError):
         status, title, message = exc.status, exc.title, exc.message
     elif isinstance(exc, NotFoundException):
@@ -134,12 +144,25 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[str]
         status, title, message = 500, "Something went wrong", "The error was logged. Please try again shortly."
     env = request.app.state.templates
     regions = list(request.app.state.settings.regions)
-    return uncacheable_response(
+    response = uncacheable_response(
         env,
         "error.html",
         {"status": status, "title": title, "message": message, "regions": regions, "locale": "en-US", "shop": None},
         status_code=status,
     )
+    if isinstance(exc, HTTPException) and exc.headers:
+        response.headers.update(exc.headers)  # `Allow` on a 405, `Retry-After` on a 503
+    return response
+
+
+def _problem(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if isinstance(exc, ValidationException):
+        return validation_handler(request, exc)
+    if isinstance(exc, HTTPException):
+        return http_exception_handler(request, exc)
+    if isinstance(exc, PageError):
+        return problem(exc.status, exc.title, exc.message, headers={"Cache-Control": "no-store"})
+    return internal_error_handler(request, exc)
 
 
 ERROR_HANDLERS = {Exception: error_page, HTTP_500_INTERNAL_SERVER_ERROR: error_page}

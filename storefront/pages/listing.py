@@ -7,6 +7,7 @@ from typing import Any
 from litestar import Request, Response, get
 
 from backends.common.money import parse_amount
+from backends.common.validation import bounded_int
 from cache import keys as k
 from storefront.loader import PageLoad, UpstreamError
 from storefront.pages.common import (
@@ -44,10 +45,10 @@ def listing_params(request: Request[Any, Any, Any], shop: Shop) -> dict[str, Any
     """Validate the shopper's filters into catalog parameters; anything malformed is a 400 page."""
     query = request.query_params
     params: dict[str, Any] = {"region": shop.region.code, "page_size": PAGE_SIZE}
-    page = query.get("page", "1")
-    if not page.isdigit() or not 1 <= int(page) <= 1000:
+    page = bounded_int(query.get("page", "1"), 1, 1000)
+    if page is None:
         raise _bad("The page number must be between 1 and 1000.")
-    params["page"] = int(page)
+    params["page"] = page
     sort = query.get("sort")
     if sort is not None:
         if sort not in SORTS and sort != "relevance":

@@ -150,6 +150,10 @@ def test_origin_page_cache_hits_and_ignores_unknown_parameters(stack: Stack) -> 
         ("/us/en/c/boots?min_price=50&max_price=10", 400),
         ("/us/en/c/boots?min_price=1e9", 400),
         ("/us/en/search?q=" + "x" * 10_000, 400),
+        ("/us/en/c/boots?page=%C2%B2", 400),  # "²" is a digit to str.isdigit(), not to int()
+        ("/us/en/c/boots?page=99999999999999999999999", 400),
+        ("/us/en/c/Home", 400),  # a malformed slug is the shopper's mistake, not an outage
+        ("/us/en/c/boots?attr.=x", 400),
     ],
 )
 def test_bad_input_gets_a_helpful_page_never_a_500(stack: Stack, path: str, status: int) -> None:
@@ -255,3 +259,27 @@ def test_image_upload_through_the_api(stack: Stack, tmp_path: Any) -> None:
         variant = get(stack, f"/img/{body['hash']}/480.{fmt}")
         assert variant.status_code == 200 and variant.headers["content-type"] == kind
     assert get(stack, f"/img/{body['hash']}/960.jpg").status_code == 404  # wider than the original
+
+
+def test_head_works_wherever_get_does_and_405_says_what_is_allowed(stack: Stack) -> None:
+    item = products(stack, "us")[0]
+    for path in ("/us/en/", f"/us/en/p/{item['slug']}", "/healthz", "/livez", "/regions"):
+        head = httpx.head(f"{stack.url('origin')}{path}", timeout=10)
+        assert head.status_code == 200, path
+        assert head.content == b""
+    refused = httpx.post(f"{stack.url('origin')}/us/en/", timeout=10)
+    assert refused.status_code == 405
+    assert set(refused.headers["allow"].replace(" ", "").split(",")) >= {"GET", "HEAD"}
+    options = httpx.options(f"{stack.url('origin')}/us/en/p/{item['slug']}", timeout=10)
+    assert set(options.headers["allow"].replace(" ", "").split(",")) == {"GET", "HEAD", "OPTIONS"}
+
+
+def test_machine_endpoints_answer_errors_as_problem_details(stack: Stack) -> None:
+    for method, path in (("GET", "/internal/metrics"), ("POST", "/internal/purge"), ("POST", "/admin/images")):
+        response = httpx.request(method, f"{stack.url('origin')}{path}", timeout=10)
+        assert response.status_code == 401, path
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert response.json()["status"] == 401
+    quote = httpx.post(f"{stack.url('origin')}/us/en/checkout/quote", content=b"{not json", timeout=10)
+    assert 400 <= quote.status_code < 500
+    assert quote.headers["content-type"].startswith("application/problem+json")
