@@ -35,6 +35,23 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ValueError(f"{ENV_PREFIX}{name} must be an integer, got {raw!r}") from exc
 
 
+_SECRETS = ("ADMIN_TOKEN", "EDITOR_TOKEN", "PREVIEW_TOKEN", "WEBHOOK_SECRET", "SECRET_KEY")
+
+
+def _refuse_development_secrets(env: Mapping[str, str]) -> None:
+    """With STOREFRONT_ENV=production, no service starts on a development default, an unset or a short secret."""
+    weak = [
+        ENV_PREFIX + name
+        for name in _SECRETS
+        if len(_get(env, name, "")) < 16 or _get(env, name, "").startswith(_DEV_TOKEN_PREFIX)
+    ]
+    if weak:
+        raise ValueError(
+            f"STOREFRONT_ENV=production refuses development or missing secrets: set {', '.join(weak)} "
+            "to random values of at least 16 characters (not starting with 'dev-')"
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class ServiceSettings:
     """What every backend needs: where it listens, its database, its tokens."""
@@ -177,6 +194,8 @@ class Settings:
         }
         editor_token = _get(env, "EDITOR_TOKEN", f"{_DEV_TOKEN_PREFIX}editor-token")
         webhook_secret = _get(env, "WEBHOOK_SECRET", f"{_DEV_TOKEN_PREFIX}webhook-secret")
+        if _get(env, "ENV", "development").lower() == "production":
+            _refuse_development_secrets(env)
         return cls(
             data_dir=data_dir,
             regions=regions,

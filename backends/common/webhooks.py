@@ -26,7 +26,7 @@ class ReplayGuard:
 
     def verify(self, header: str, body: bytes, now: float | None = None) -> str | None:
         """None when the request is genuine and new; otherwise why it is refused."""
-        parts = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
+        parts = dict(part.strip().split("=", 1) for part in header.split(",") if "=" in part)
         try:
             timestamp = int(parts["t"])
         except (KeyError, ValueError):
@@ -37,7 +37,9 @@ class ReplayGuard:
         expected = hmac.new(self._secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
         if not hmac.compare_digest(expected, parts.get("v1", "")):
             return "bad signature"
-        if header in self._seen:
+        # Keyed on what was verified, not on the raw header: extra fields or another order are the same request.
+        seen = f"{timestamp}.{expected}"
+        if seen in self._seen:
             return "replayed"
-        self._seen[header] = True
+        self._seen[seen] = True
         return None

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -37,3 +40,31 @@ def test_overrides(tmp_path: Path) -> None:
 def test_bad_numbers_name_the_variable() -> None:
     with pytest.raises(ValueError, match="STOREFRONT_LOW_STOCK_THRESHOLD"):
         Settings.from_env({"STOREFRONT_LOW_STOCK_THRESHOLD": "many"})
+
+
+def test_production_refuses_development_and_missing_secrets_and_names_them() -> None:
+    strong = {f"STOREFRONT_{name}": "x" * 24 for name in ("ADMIN_TOKEN", "EDITOR_TOKEN", "PREVIEW_TOKEN", "SECRET_KEY")}
+    with pytest.raises(ValueError, match="STOREFRONT_WEBHOOK_SECRET") as refused:
+        Settings.from_env({"STOREFRONT_ENV": "production", **strong})  # the webhook secret left unset
+    assert "STOREFRONT_ADMIN_TOKEN" not in str(refused.value)
+    with pytest.raises(ValueError, match="STOREFRONT_ADMIN_TOKEN"):
+        Settings.from_env(
+            {
+                "STOREFRONT_ENV": "production",
+                **strong,
+                "STOREFRONT_WEBHOOK_SECRET": "y" * 24,
+                "STOREFRONT_ADMIN_TOKEN": "dev-admin-token-but-longer",
+            }
+        )
+    settings = Settings.from_env({"STOREFRONT_ENV": "production", **strong, "STOREFRONT_WEBHOOK_SECRET": "y" * 24})
+    assert settings.origin.admin_token == "x" * 24
+    assert Settings.from_env({}).origin.admin_token.startswith("dev-")  # development keeps its defaults
+
+
+def test_a_service_refuses_to_start_in_production_with_development_secrets() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STOREFRONT_")} | {"STOREFRONT_ENV": "production"}
+    started = subprocess.run(
+        [sys.executable, "-m", "storefront", "serve", "catalog"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert started.returncode == 2
+    assert "STOREFRONT_ADMIN_TOKEN" in started.stderr and "STOREFRONT_WEBHOOK_SECRET" in started.stderr
