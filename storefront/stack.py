@@ -1,4 +1,4 @@
-"""Runs the stack: one process per service on its own loopback port, health-checked, stopped together."""
+"""Runs the stack: one process per service on its own loopback port, health-checked, supervised, stopped together."""
 
 from __future__ import annotations
 
@@ -9,12 +9,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import httpx
 
 from storefront.settings import Settings
+from storefront.supervisor import Supervisor, stop_all
+
+if TYPE_CHECKING:
+    from edge_config.varnish import Varnish
 
 # service name -> app factory; `up` starts them in this order.
 SERVICES: dict[str, str] = {
@@ -54,13 +57,6 @@ def serve(settings: Settings, name: str) -> None:
     )
 
 
-@dataclass
-class _Child:
-    name: str
-    url: str
-    process: subprocess.Popen[bytes]
-
-
 def spawn(name: str, env: dict[str, str] | None = None, *, quiet: bool = False) -> subprocess.Popen[bytes]:
     """Start `storefront serve NAME` as a child process in its own session (Ctrl-C reaches only us)."""
     return subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
@@ -98,11 +94,77 @@ def stop(processes: Sequence[subprocess.Popen[bytes]], grace: float = 10.0) -> N
             process.wait()
 
 
+class ServiceUnit:
+    """A service as a child process of `up`, for the supervisor."""
+
+    def __init__(self, name: str, url: str, env: dict[str, str]) -> None:
+        self.name = name
+        self.url = url
+        self.env = env
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
+    def start(self) -> None:
+        self.process = spawn(self.name, self.env)
+
+    def exit_code(self) -> int | None:
+        return self.process.poll() if self.process is not None else None
+
+    def healthy(self) -> bool:
+        # The origin's /healthz is 503 while it sheds load: a busy origin is alive, so ask /livez there.
+        probe = "/livez" if self.name == "origin" else "/healthz"
+        try:
+            return httpx.get(f"{self.url}{probe}", timeout=1.0).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop([self.process])
+
+
+class EdgeUnit:
+    """A region's Varnish, for the supervisor; `start` returns once it answers."""
+
+    def __init__(self, varnish: Varnish) -> None:
+        self.varnish = varnish
+        self.name = f"varnish {varnish.region.code}"
+        self.url = varnish.url
+
+    @property
+    def pid(self) -> int | None:
+        return self.varnish.process.pid if self.varnish.process is not None else None
+
+    def start(self) -> None:
+        from edge_config.varnish import VarnishUnavailable
+
+        self.varnish.workdir.mkdir(parents=True, exist_ok=True)  # `Varnish.stop` removes it
+        try:
+            self.varnish.start()
+        except VarnishUnavailable:
+            if self.varnish.process is not None:  # it may still run after a start that timed out
+                stop([self.varnish.process])
+            raise
+
+    def exit_code(self) -> int | None:
+        return self.varnish.process.poll() if self.varnish.process is not None else None
+
+    def healthy(self) -> bool:
+        return True  # `start` only returns once it answered
+
+    def stop(self) -> None:
+        self.varnish.stop()
+
+
 def run_stack(
     settings: Settings, names: Sequence[str] = tuple(SERVICES), *, edge: str = "origin", startup_timeout: float = 30.0
 ) -> int:
-    """Start every service (and with `edge="varnish"` one Varnish per region), print the URLs, and block
-    until SIGINT/SIGTERM or a child dies."""
+    """Start every service (and with `edge="varnish"` one Varnish per region), print the URLs, restart whatever
+    crashes, and stop everything in reverse order on SIGINT/SIGTERM. A service that does not come up at
+    start-up stops the stack (exit 1)."""
     from edge_config.varnish import Varnish, VarnishUnavailable
 
     env = os.environ.copy()
@@ -110,8 +172,9 @@ def run_stack(
         env |= {"STOREFRONT_PAGE_CACHE": "off", "STOREFRONT_EDGE": "varnish"}
         # Nothing purges the origin's CMS copies when Varnish is the cache, so don't reuse them.
         env.setdefault("STOREFRONT_CMS_CACHE_TTL", "0")
+    services = [ServiceUnit(name, service_url(settings, name), env) for name in names]
     edges = [
-        Varnish(region=region, url=e.url, origin_url=settings.origin.url)
+        EdgeUnit(Varnish(region=region, url=e.url, origin_url=settings.origin.url))
         for region in settings.regions
         for e in region.edges_of("varnish")
         if edge == "varnish"
@@ -123,42 +186,39 @@ def run_stack(
         stop_requested = True
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    children: list[_Child] = []
     try:
-        for name in names:
-            children.append(_Child(name, service_url(settings, name), spawn(name, env)))
+        for service in services:
+            service.start()
         deadline = time.monotonic() + startup_timeout
-        for child in children:
-            wait_healthy(child.name, child.url, child.process, deadline)
+        for service in services:
+            assert service.process is not None
+            wait_healthy(service.name, service.url, service.process, deadline)
         for varnish in edges:
             varnish.start()
-        _print_urls(settings, children, edges)
-        while not stop_requested:
-            dead = next((c for c in children if c.process.poll() is not None), None)
-            if dead is not None:
-                print(f"{dead.name} exited with {dead.process.returncode}; stopping the stack", file=sys.stderr)
-                return 1
-            time.sleep(0.2)
+        _print_urls(settings, services, edges)
+        Supervisor([*services, *edges], log=_log).run(lambda: stop_requested)
         print("stopping…", flush=True)
         return 0
     except (RuntimeError, VarnishUnavailable) as exc:
         print(f"could not start the stack: {exc}", file=sys.stderr)
         return 1
     finally:
-        for varnish in edges:
-            varnish.stop()
-        stop([c.process for c in children])
+        stop_all([*services, *edges])
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 
 
-def _print_urls(settings: Settings, children: Sequence[_Child], edges: Sequence[Any]) -> None:
-    width = max(len(c.name) for c in children)
-    lines = [f"  {c.name:<{width}}  {c.url}" for c in children]
-    lines += [f"  {'varnish ' + v.region.code:<{width}}  {v.url}" for v in edges]
+def _log(line: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')} {line}", file=sys.stderr, flush=True)
+
+
+def _print_urls(settings: Settings, services: Sequence[ServiceUnit], edges: Sequence[EdgeUnit]) -> None:
+    width = max(len(unit.name) for unit in [*services, *edges])
+    lines = [f"  {s.name:<{width}}  {s.url}" for s in services]
+    lines += [f"  {e.name:<{width}}  {e.url}" for e in edges]
     print("The shop is up:", *lines, sep="\n")
     example = next(iter(settings.regions)).code
-    front = {v.region.code: v.url for v in edges}
+    front = {e.varnish.region.code: e.url for e in edges}
     shop_urls = [
         f"  {front.get(r.code, settings.origin.url)}/{r.code}/{r.default_locale.split('-')[0]}/"
         for r in settings.regions

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 from litestar import Litestar
@@ -26,9 +26,13 @@ _log = logging.getLogger(__name__)
 
 
 def create_app(
-    settings: CheckoutSettings | None = None, *, mounts: dict[str, httpx.AsyncBaseTransport] | None = None
+    settings: CheckoutSettings | None = None,
+    *,
+    mounts: dict[str, httpx.AsyncBaseTransport] | None = None,
+    clock: Callable[[], datetime] = utcnow,
 ) -> Litestar:
-    """`mounts` routes catalog and pricing calls to other transports (tests use in-process apps)."""
+    """`mounts` routes catalog and pricing calls to other transports (tests use in-process apps); `clock` is
+    what cart, reservation and pending-order expiry are judged by (tests pass one they can move forward)."""
     settings = settings or Settings.from_env().checkout
     rules = load_rules(settings.regions)
 
@@ -36,7 +40,7 @@ def create_app(
     async def services(app: Litestar) -> AsyncIterator[None]:
         async with httpx.AsyncClient(timeout=httpx.Timeout(5.0), mounts=mounts) as client:
             upstreams = Upstreams(client, catalog_url=settings.catalog_url, pricing_url=settings.pricing_url)
-            app.state.carts = Carts(app.state.db, upstreams, rules, timedelta(seconds=settings.cart_ttl))
+            app.state.carts = Carts(app.state.db, upstreams, rules, timedelta(seconds=settings.cart_ttl), clock=clock)
             provider = TestPaymentProvider(app.state.db, hang_seconds=settings.test_card_hang)
             app.state.orders = Orders(app.state.carts, provider, payment_timeout=settings.payment_timeout)
             yield
@@ -58,7 +62,7 @@ async def sweep(app: Litestar) -> None:
     orders: Orders = app.state.orders
     while True:
         try:
-            now = utcnow()
+            now = orders.clock()
             async with app.state.db.write() as session:
                 released = await stock.release_expired(session, now)
             if released:

@@ -62,14 +62,23 @@ def new_cart_id() -> str:
 class Carts:
     """Cart operations; each change is one short write transaction on a locked cart row."""
 
-    def __init__(self, db: Database, upstreams: Upstreams, rules: Mapping[str, RegionRules], ttl: timedelta) -> None:
+    def __init__(
+        self,
+        db: Database,
+        upstreams: Upstreams,
+        rules: Mapping[str, RegionRules],
+        ttl: timedelta,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self.db = db
         self.upstreams = upstreams
         self.rules = rules
         self.ttl = ttl
+        self.clock = clock  # every expiry (carts, reservations) is judged by it; tests move it forward
 
     async def create(self, region: str) -> Cart:
-        now = utcnow()
+        now = self.clock()
         cart = Cart(
             id=new_cart_id(), region=region, created_at=now, updated_at=now, expires_at=now + self.ttl, lines=[]
         )
@@ -87,9 +96,9 @@ class Carts:
     async def change(self, cart_id: str, step: str | None, apply: Callable[[Any, Cart], Awaitable[None]]) -> Cart:
         """Lock an open cart, apply a change, bump its version and lifetime, and note the funnel step."""
         async with self.db.write() as session:
-            cart = await open_cart(session, cart_id)
+            cart = await open_cart(session, cart_id, self.clock())
             await apply(session, cart)
-            now = utcnow()
+            now = self.clock()
             cart.version += 1
             cart.updated_at = now
             cart.expires_at = now + self.ttl
@@ -180,7 +189,7 @@ class Carts:
 
     async def start_checkout(self, cart_id: str, hold: timedelta) -> tuple[Cart, datetime]:
         """Reserve stock for the cart's lines until `hold` from now (again on every call)."""
-        until = utcnow() + hold
+        until = self.clock() + hold
 
         async def apply(session: Any, cart: Cart) -> None:
             if not cart.lines:
@@ -261,14 +270,14 @@ class Carts:
         }
 
 
-async def open_cart(session: Any, cart_id: str) -> Cart:
-    """The cart, locked for this transaction; refuses unknown, expired and already ordered carts."""
+async def open_cart(session: Any, cart_id: str, now: datetime | None = None) -> Cart:
+    """The cart, locked for this transaction; refuses unknown, expired (at `now`) and already ordered carts."""
     cart = await session.get(Cart, cart_id, with_for_update=True)
     if cart is None:
         raise CartNotFound("No such cart.")
     if cart.status == "ordered":
         raise CartClosed("This cart has been ordered; start a new one.")
-    if cart.expires_at <= utcnow():
+    if cart.expires_at <= (now if now is not None else utcnow()):
         raise CartExpired("This cart has expired; start a new one.")
     return cart
 

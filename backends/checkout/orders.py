@@ -31,7 +31,7 @@ from backends.checkout import funnel, stock
 from backends.checkout.carts import CartClosed, CartError, CartInvalid, Carts, NotEnoughStock, open_cart
 from backends.checkout.models import Cart, CheckoutEvent, IdempotencyKey, Order, Reservation
 from backends.checkout.payments import Card, PaymentProvider, PaymentResult
-from backends.common import add_event, utcnow
+from backends.common import add_event
 from backends.common.money import money
 
 _log = logging.getLogger(__name__)
@@ -88,6 +88,7 @@ class Orders:
         self.db = carts.db
         self.provider = provider
         self.payment_timeout = payment_timeout
+        self.clock = carts.clock
 
     async def place(
         self, *, key: str, cart_id: str, card: Card, expected_total: str | None, fingerprint: str
@@ -164,7 +165,7 @@ class Orders:
         async with self.db.write() as session:
             # Lock the cart first, then look for its order: two requests for one cart cannot both miss it.
             try:
-                locked = await open_cart(session, cart_id)
+                locked = await open_cart(session, cart_id, self.clock())
             except CartClosed:
                 placed = await session.scalar(select(Order).where(Order.cart_id == cart_id, Order.status == "placed"))
                 if placed is None:
@@ -183,7 +184,7 @@ class Orders:
                     cart_id=cart_id,
                     region=cart.region,
                     lines=[(line.sku, line.quantity) for line in locked.lines],
-                    expires_at=utcnow() + timedelta(seconds=self.payment_timeout),
+                    expires_at=self.clock() + timedelta(seconds=self.payment_timeout),
                     order_id=order_id,
                 )
             except stock.OutOfStock as exc:
@@ -205,6 +206,7 @@ class Orders:
                 },
                 total_minor=summary["total_minor"],
                 card_last4=card.last4,
+                created_at=self.clock(),  # reconciliation compares it with the same clock
             )
             session.add(order)
             row = await session.get(IdempotencyKey, key)
@@ -229,7 +231,7 @@ class Orders:
                 refund = result.status == "succeeded" and order.status != "placed"
                 outcome = _outcome(order)
             else:
-                order.updated_at = utcnow()
+                order.updated_at = self.clock()
                 if result.status == "succeeded":
                     order.status, order.payment_ref = "placed", result.reference
                     await stock.commit(session, held, order_id=order.id)

@@ -131,15 +131,16 @@ async def test_soft_purge_serves_stale_once_and_hard_purge_drops() -> None:
 
 async def test_a_render_that_straddles_a_purge_is_stored_stale() -> None:
     """The purge-versus-fetch race: content read before the purge must not be served as fresh after it."""
-    gate = asyncio.Event()
+    rendering, gate = asyncio.Event(), asyncio.Event()
 
     async def slow_render() -> CachedPage:
+        rendering.set()
         await gate.wait()
         return page(b"old")
 
     cache = PageCache(1 << 20)
     pending = asyncio.create_task(cache.get_or_render("/p", slow_render))
-    await asyncio.sleep(0)
+    await rendering.wait()
     cache.purge(["product:1"])
     gate.set()
     await pending

@@ -54,4 +54,4 @@ async def test_a_waiter_takes_over_when_the_producer_is_cancelled() -> None:
     producer.cancel()
     with pytest.raises(asyncio.CancelledError):
         await producer
-    assert await asyncio.wait_for(waiter, 1) == ("fresh", True)
+    assert await asyncio.wait_for(waiter, 30) == ("fresh", True)

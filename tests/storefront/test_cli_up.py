@@ -1,4 +1,4 @@
-"""End to end: `storefront up` seeds, starts every service on loopback, serves real HTTP, stops on SIGTERM."""
+"""End to end: `storefront up` seeds, serves real HTTP on loopback, restarts what crashes, stops on SIGTERM."""
 
 from __future__ import annotations
 
@@ -6,12 +6,14 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 
-from storefront.stack import free_port
+from storefront.stack import SERVICES, free_port
 
 
 def _wait_for(process: subprocess.Popen[str], marker: str, timeout: float) -> str:
@@ -33,7 +35,7 @@ def _wait_for(process: subprocess.Popen[str], marker: str, timeout: float) -> st
 
 
 def test_up_serves_the_shop_and_stops_cleanly(tmp_path: Path) -> None:
-    ports = {name: free_port() for name in ("catalog", "pricing", "cms", "origin")}
+    ports = {name: free_port() for name in SERVICES}
     env = os.environ | {
         "STOREFRONT_DATA_DIR": str(tmp_path / "var"),
         "STOREFRONT_ADMIN_TOKEN": "e2e-admin",
@@ -49,12 +51,12 @@ def test_up_serves_the_shop_and_stops_cleanly(tmp_path: Path) -> None:
         text=True,
     )
     try:
-        output = _wait_for(process, "Press Ctrl-C to stop.", timeout=60)
+        output = _wait_for(process, "Press Ctrl-C to stop.", timeout=120)
         assert "seeded 40 products" in output
         for name, port in ports.items():
             assert f"http://127.0.0.1:{port}" in output
-            health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
-            assert health.json() == {"status": "ok", "service": name}
+            health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json()
+            assert (health["status"], health["service"]) == ("ok", name)
 
         catalog, pricing, cms, origin = (
             f"http://127.0.0.1:{ports[n]}" for n in ("catalog", "pricing", "cms", "origin")
@@ -84,7 +86,7 @@ def test_up_serves_the_shop_and_stops_cleanly(tmp_path: Path) -> None:
         assert [e["type"] for e in feed["events"]] == ["price.changed"]
     finally:
         process.send_signal(signal.SIGTERM)
-        process.wait(timeout=20)
+        process.wait(timeout=60)
     assert process.returncode == 0
     for port in ports.values():
         try:
@@ -92,6 +94,107 @@ def test_up_serves_the_shop_and_stops_cleanly(tmp_path: Path) -> None:
         except httpx.ConnectError:
             continue
         raise AssertionError(f"something still listens on {port} after the stack stopped")
+
+
+class Output:
+    """Everything a child prints, read by a thread so the test can wait for a line at any point."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.lines: list[str] = []
+        assert process.stdout is not None
+        stream = process.stdout
+        threading.Thread(target=lambda: self.lines.extend(stream), daemon=True).start()
+
+    @property
+    def text(self) -> str:
+        return "".join(self.lines)
+
+
+def eventually(check: Callable[[], object], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"not true within {timeout} s: {check}"
+        time.sleep(0.05)
+
+
+def services_of(parent: int) -> dict[str, int]:
+    """The live `storefront serve NAME` children of `parent`, by service name (from /proc)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            state, ppid = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:2]
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except (OSError, IndexError):
+            continue  # exited while we looked
+        if int(ppid) == parent and state != "Z" and b"serve" in argv[:-1]:
+            found[argv[argv.index(b"serve") + 1].decode()] = int(entry.name)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def test_up_restarts_a_killed_service_and_the_rest_keep_serving(tmp_path: Path) -> None:
+    ports = {name: free_port() for name in SERVICES}
+    url = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STOREFRONT_")}
+    env |= {
+        "STOREFRONT_DATA_DIR": str(tmp_path / "var"),
+        "STOREFRONT_ADMIN_TOKEN": "e2e-admin",
+        **{f"STOREFRONT_{name.upper()}_URL": u for name, u in url.items()},
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "storefront", "up", "--products", "20", "--seed", "3"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output = Output(process)
+    pids: dict[str, int] = {}
+    try:
+        eventually(lambda: "Press Ctrl-C to stop." in output.text or process.poll() is not None, timeout=120)
+        assert process.poll() is None, output.text
+        pids = services_of(process.pid)
+        assert set(pids) == set(SERVICES), pids
+        home = f"{url['origin']}/us/en/"
+        assert answers(home)  # now in the origin's page cache
+
+        os.kill(pids["catalog"], signal.SIGKILL)
+        assert answers(home) and answers(f"{url['origin']}/healthz")  # the origin does not go down with it
+        eventually(lambda: "catalog exited with SIGKILL; restarting in 0.5 s" in output.text)
+        eventually(lambda: services_of(process.pid).get("catalog", pids["catalog"]) != pids["catalog"], timeout=60)
+        eventually(lambda: answers(f"{url['catalog']}/healthz"), timeout=60)
+        eventually(lambda: "catalog restarted (pid" in output.text)
+
+        assert process.poll() is None, output.text  # the stack is still up
+        now = services_of(process.pid)
+        assert {k: v for k, v in now.items() if k != "catalog"} == {k: v for k, v in pids.items() if k != "catalog"}
+        assert all(answers(f"{u}/healthz") for u in url.values())
+        assert answers(home)
+        listing = httpx.get(f"{url['catalog']}/products", params={"region": "us"}, timeout=10).json()
+        assert listing["total"] == 20
+        pids["catalog (restarted)"] = now["catalog"]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+    assert process.returncode == 0, output.text
+    assert not [name for name, pid in pids.items() if alive(pid)]
+    assert not [name for name, u in url.items() if answers(f"{u}/healthz")]
+    assert "Traceback" not in output.text
 
 
 def test_seed_is_deterministic_and_idempotent(tmp_path: Path) -> None:

@@ -29,9 +29,10 @@ async def test_reads_run_concurrently_and_are_timed() -> None:
         await started[other].wait()
         return me.upper()
 
+    # Generous budgets: a loaded machine must not time a read out; a sequential loader still fails (on them).
     out = await load.gather(
-        {"a": load.read("a", 2, lambda: meet("a", "b"))},
-        {"b": load.read("b", 2, lambda: meet("b", "a"))},
+        {"a": load.read("a", 30, lambda: meet("a", "b"))},
+        {"b": load.read("b", 30, lambda: meet("b", "a"))},
     )
     assert out == {"a": "A", "b": "B"}
     assert sorted(name for name, _, _ in load.timings) == ["a", "b"]
@@ -41,8 +42,8 @@ async def test_reads_run_concurrently_and_are_timed() -> None:
 async def test_optional_timeout_gives_none_within_its_budget() -> None:
     load = new_load()
     out = await load.gather(
-        {"a": load.read("a", 1, lambda: sleeper(0.01, "A"))},
-        {"slow": load.read("slow", 0.05, lambda: sleeper(10, "never"))},
+        {"a": load.read("a", 30, lambda: sleeper(0, "A"))},
+        {"slow": load.read("slow", 0.05, lambda: sleeper(3600, "never"))},
     )
     assert out == {"a": "A", "slow": None}
     assert "slow;dur=" in load.server_timing() and 'desc="timeout"' in load.server_timing()
@@ -63,7 +64,7 @@ async def test_critical_failure_cancels_the_rest() -> None:
 
     async def long_optional() -> str:
         try:
-            await asyncio.sleep(10)
+            await asyncio.sleep(3600)
         except asyncio.CancelledError:
             cancelled.set()
             raise
@@ -73,9 +74,9 @@ async def test_critical_failure_cancels_the_rest() -> None:
         raise UpstreamError("catalog", "not found", not_found=True)
 
     with pytest.raises(UpstreamError) as info:
-        await load.gather({"product": load.read("p", 1, missing)}, {"slow": load.read("s", 5, long_optional)})
+        await load.gather({"product": load.read("p", 30, missing)}, {"slow": load.read("s", 30, long_optional)})
     assert info.value.not_found
-    assert cancelled.is_set()
+    assert cancelled.is_set() and 'desc="timeout"' not in load.server_timing()  # cancelled, not left to time out
 
 
 async def test_next_change_is_the_earliest() -> None:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections import Counter
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -13,11 +16,33 @@ from sqlalchemy import func, select
 from backends.checkout.app import create_app
 from backends.checkout.models import Charge, CheckoutEvent, Order
 from backends.checkout.payments import DECLINED, PROVIDER_ERROR, TIMES_OUT
-from backends.common import Database
+from backends.checkout.stock import release_expired
+from backends.common import Database, utcnow
 from storefront.settings import Settings
 from tests.asgi import client_for, running
 from tests.backends.checkout.conftest import CARD, checkout_settings, ready_cart, set_stock, stock_of, stock_up
 from tests.conftest import ADMIN
+
+
+class Clock:
+    """Checkout's clock for expiry, moved forward by the test instead of waited for."""
+
+    def __init__(self) -> None:
+        self.now = utcnow()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+async def eventually(check: Callable[[], Awaitable[bool]]) -> None:
+    """Poll until `check` holds; the 30 s deadline is only there so a broken sweeper fails instead of hanging."""
+    deadline = time.monotonic() + 30
+    while not await check():
+        assert time.monotonic() < deadline, f"{check.__name__} did not happen within 30 s"
+        await asyncio.sleep(0.05)
 
 
 def _order(cart: dict[str, Any], card: dict[str, Any] = CARD, **extra: Any) -> dict[str, Any]:
@@ -149,7 +174,8 @@ async def test_incomplete_and_expired_carts(client: httpx.AsyncClient, seeded: S
 
 
 async def test_reservations_expire(seeded: Settings, upstream_mounts: dict[str, httpx.AsyncBaseTransport]) -> None:
-    app = create_app(checkout_settings(seeded, reservation_ttl=0.3), mounts=upstream_mounts)
+    clock = Clock()  # stands still until moved: the sweeper (every 0.1 s) cannot release anything early
+    app = create_app(checkout_settings(seeded, reservation_ttl=60), mounts=upstream_mounts, clock=clock)
     async with running(app), client_for(app) as client:
         await set_stock(client, "SKU-00005-1", 5)
         cart, other, third = [await ready_cart(client, sku="SKU-00005-1", quantity=q) for q in (4, 1, 1)]
@@ -159,10 +185,15 @@ async def test_reservations_expire(seeded: Settings, upstream_mounts: dict[str, 
         assert (await client.post(f"/carts/{other['id']}/checkout")).status_code == 200
         refused = await client.post(f"/carts/{third['id']}/checkout")
         assert refused.status_code == 409 and refused.json()["shortages"][0]["available"] == 0
-        for _ in range(50):
-            await asyncio.sleep(0.1)
-            if (await stock_of(client, "SKU-00005-1"))["reserved"] == 0:
-                break
+        clock.advance(59)
+        async with app.state.db.write() as session:
+            assert await release_expired(session, clock()) == 0  # not a second early
+        clock.advance(2)
+
+        async def released() -> bool:
+            return (await stock_of(client, "SKU-00005-1"))["reserved"] == 0
+
+        await eventually(released)  # by the sweeper, on its own
         assert await stock_of(client, "SKU-00005-1") == {
             "region": "us",
             "sku": "SKU-00005-1",
@@ -176,8 +207,11 @@ async def test_a_payment_timeout_is_reconciled_after_a_restart(
 ) -> None:
     """The provider charged the card but answered too late; the checkout stopped. On restart the order is
     settled from the provider's record: placed once, stock committed once, charged once."""
-    settings = checkout_settings(seeded, payment_timeout=0.3, test_card_hang=5.0, sweep_interval=60.0)
-    app = create_app(settings, mounts=upstream_mounts)
+    # The provider records the charge before it hangs (until cancelled); 2 s leaves a slow machine time to
+    # write that record before checkout stops waiting, and is the only real wait in this test.
+    settings = checkout_settings(seeded, payment_timeout=2.0, test_card_hang=3600.0, sweep_interval=60.0)
+    clock = Clock()
+    app = create_app(settings, mounts=upstream_mounts, clock=clock)
     async with running(app), client_for(app) as client:
         await stock_up(client)
         before = await stock_of(client, "SKU-00001-1")
@@ -186,15 +220,18 @@ async def test_a_payment_timeout_is_reconciled_after_a_restart(
         assert pending.status_code == 202 and pending.json()["status"] == "pending_payment"
         assert (await _place(client, _order(cart, card={**CARD, "number": TIMES_OUT}), key="slow")).status_code == 409
         assert (await stock_of(client, "SKU-00001-1"))["reserved"] == 2
-    await asyncio.sleep(0.3)  # past the payment timeout
+    clock.advance(settings.payment_timeout + 1)  # the restart comes after the payment timeout
 
-    restarted = create_app(settings, mounts=upstream_mounts)
+    restarted = create_app(settings, mounts=upstream_mounts, clock=clock)
     async with running(restarted), client_for(restarted) as client:
-        for _ in range(50):
+        order: dict[str, Any] = {}
+
+        async def settled() -> bool:
+            nonlocal order
             order = (await client.get(f"/orders/{pending.json()['id']}", params={"cart_id": cart["id"]})).json()
-            if order["status"] != "pending_payment":
-                break
-            await asyncio.sleep(0.1)
+            return order["status"] != "pending_payment"
+
+        await eventually(settled)  # by the start-up sweep
         assert order["status"] == "placed"
         assert await stock_of(client, "SKU-00001-1") == {**before, "on_hand": before["on_hand"] - 2, "reserved": 0}
         replay = await _place(client, _order(cart, card={**CARD, "number": TIMES_OUT}), key="slow")
@@ -206,8 +243,9 @@ async def test_an_order_the_provider_never_saw_is_failed_and_released(
     seeded: Settings, upstream_mounts: dict[str, httpx.AsyncBaseTransport]
 ) -> None:
     """A crash after the order was recorded but before the card was charged: reconciliation releases it."""
-    settings = checkout_settings(seeded, payment_timeout=0.2, sweep_interval=0.1)
-    app = create_app(settings, mounts=upstream_mounts)
+    settings = checkout_settings(seeded, payment_timeout=5.0, sweep_interval=0.1)
+    clock = Clock()  # stands still until moved: the sweeper cannot reconcile the order before the test looks
+    app = create_app(settings, mounts=upstream_mounts, clock=clock)
     async with running(app), client_for(app) as client:
         await stock_up(client)
         cart = await ready_cart(client)
@@ -215,10 +253,12 @@ async def test_an_order_the_provider_never_saw_is_failed_and_released(
         orders = app.state.orders
         order = await orders._create("crash-key", cart["id"], _card(), None)  # then the process "dies"
         assert (await stock_of(client, "SKU-00001-1"))["reserved"] == before["reserved"] + 1
-        for _ in range(50):
-            await asyncio.sleep(0.1)
-            if (await orders.get(order.id)).status != "pending_payment":
-                break
+        clock.advance(settings.payment_timeout + 1)
+
+        async def reconciled() -> bool:
+            return (await orders.get(order.id)).status != "pending_payment"
+
+        await eventually(reconciled)
         assert (await orders.get(order.id)).status == "failed"
         assert await stock_of(client, "SKU-00001-1") == before
         assert (await _place(client, _order(cart))).status_code == 201  # the cart can still be ordered
