@@ -40,13 +40,41 @@ PAGE_KINDS: tuple[PageKind, ...] = (
     PageKind("content", f"{_SHOP}/pages/{_SEG}"),
     PageKind("regions", "/regions"),
     PageKind("image", f"/img/{_SEG}/{_SEG}"),
+    PageKind("robots", r"/robots\.txt"),
+    PageKind("sitemap", r"(?:/sitemap|/sitemaps/[a-z][a-z0-9-]{0,15}/(?:index|pages|products-[1-9][0-9]{0,4}))\.xml"),
+    PageKind("asset", r"/(?:favicon\.svg|favicon\.ico|apple-touch-icon\.png)"),
 )
 _HOME_WITHOUT_SLASH = re.compile(f"{_SHOP}")
+
+# `/{region}/{lang}`: a region's home page without its trailing slash, as the edge's VCL spells the same rule.
+SHOP_PREFIX = _SHOP
+
+# Answered per shopper and never stored by a shared cache: the edge passes them with their cookies. Matched on
+# the canonical path; any region and language spelling counts, like the origin's routes.
+PRIVATE_PATHS: tuple[str, ...] = (
+    "/[^/?]+/[^/?]+/(?:cart|checkout|account)(?:/[^?]*)?",
+    "/(?:cart|checkout|account)(?:/[^?]*)?",
+    "/fragments/[^?]*",
+)
+
+# Operators' routes (admin writes, metrics, the origin cache's purge): reached on the origin's own address,
+# never through an edge.
+INTERNAL_PATHS: tuple[str, ...] = ("/admin(?:/[^?]*)?", "/internal(?:/[^?]*)?")
 
 
 def kind_of(path: str) -> PageKind | None:
     """The page kind a canonical path belongs to, if it is a cacheable page."""
     return next((kind for kind in PAGE_KINDS if kind.matches(path)), None)
+
+
+def is_private(path: str) -> bool:
+    """Whether a canonical path is answered per shopper (cart, checkout, account, fragments)."""
+    return any(re.fullmatch(pattern, path) for pattern in PRIVATE_PATHS)
+
+
+def is_internal(path: str) -> bool:
+    """Whether a canonical path is an operators' route that no edge forwards."""
+    return any(re.fullmatch(pattern, path) for pattern in INTERNAL_PATHS)
 
 
 def canonical_path(path: str) -> str:

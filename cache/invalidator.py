@@ -78,15 +78,18 @@ def plan(event: dict[str, Any], catalogue: RegionCatalogue) -> list[PlannedPurge
 
 
 def edge_targets(settings: InvalidatorSettings, regions: tuple[str, ...]) -> list[Target]:
+    """Where a purge in `regions` goes. Our Varnish VCL (it stores nothing fetched before the last purge) and
+    the origin page cache (it marks renders that straddle a purge stale) close the fetch-during-purge window
+    themselves; Fastly and Cloudflare get each key purge a second time instead."""
     targets = []
     for code in regions:
         region = settings.regions.get(code)
         if region is None:
             continue
         if settings.edge == "varnish":
-            targets += [Target(code, f"varnish:{edge.url}") for edge in region.edges_of("varnish")]
+            targets += [Target(code, f"varnish:{edge.url}", followup=False) for edge in region.edges_of("varnish")]
         else:
-            targets.append(Target(code, "origin"))
+            targets.append(Target(code, "origin", followup=False))
         if settings.fastly_token:
             targets += [Target(code, f"fastly:{edge.service_id}") for edge in region.edges_of("fastly")]
         if settings.cloudflare_token:

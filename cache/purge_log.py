@@ -66,6 +66,9 @@ class OutboxCursor(PurgeBase):
 class Target:
     region: str
     edge: str
+    # Key purges are delivered again after `followup_after` to edges that may store, after a purge, a page
+    # whose fetch started before it (purges skip objects still being fetched).
+    followup: bool = True
 
 
 async def record_purge(
@@ -99,7 +102,7 @@ async def record_purge(
     start = not_before or utcnow()
     for target in targets:
         session.add(PurgeDelivery(purge_id=request.id, region=target.region, edge=target.edge, not_before=start))
-        if followup_after and keys:
+        if followup_after and keys and target.followup:
             session.add(
                 PurgeDelivery(
                     purge_id=request.id,

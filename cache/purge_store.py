@@ -160,7 +160,7 @@ class RedisPurgeStore:
         for target in spec.targets:
             pipe.hset(self._k("purge", purge_id, "deliveries"), f"{target.region}|{target.edge}", json.dumps({}))
             deliveries = [(start, False)]
-            if spec.followup_after and spec.keys:
+            if spec.followup_after and spec.keys and target.followup:
                 deliveries.append((start + spec.followup_after, True))
             for when, followup in deliveries:
                 item = json.dumps(

@@ -6,15 +6,16 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 
+from edge_config.ports import free_port
 from edge_config.regions import Region
 from edge_config.vcl import render_vcl
-from storefront.stack import free_port
 
 
 class VarnishUnavailable(RuntimeError):
@@ -28,6 +29,8 @@ class Varnish:
     origin_url: str
     purgers: tuple[str, ...] = ("127.0.0.1",)
     memory: str = "128m"
+    # Passed to `render_vcl` (grace, stale_if_error, keep, first_byte_timeout, failure_hold): short for tests.
+    vcl_options: Mapping[str, float | str] = field(default_factory=dict)
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="varnish-")))
     process: subprocess.Popen[bytes] | None = None
 
@@ -36,7 +39,9 @@ class Varnish:
         if not Path(binary).exists():
             raise VarnishUnavailable("varnishd is not installed (apt-get install varnish varnish-modules)")
         vcl = self.workdir / f"{self.region.code}.vcl"
-        vcl.write_text(render_vcl(self.region, self.origin_url, purgers=self.purgers), encoding="utf-8")
+        vcl.write_text(
+            render_vcl(self.region, self.origin_url, purgers=self.purgers, **self.vcl_options), encoding="utf-8"
+        )
         address = urlsplit(self.url)
         self.process = subprocess.Popen(  # noqa: S603 - fixed binary, arguments we build
             [
@@ -71,6 +76,18 @@ class Varnish:
             except httpx.HTTPError:
                 time.sleep(0.1)
         raise VarnishUnavailable(f"varnishd for {self.region.code} did not start")
+
+    def admin(self, *command: str) -> str:
+        """Run a `varnishadm` command against this instance (e.g. `backend.list`) and return its output."""
+        binary = shutil.which("varnishadm") or "/usr/bin/varnishadm"
+        done = subprocess.run(  # noqa: S603 - fixed binary, arguments we build
+            [binary, "-n", str(self.workdir / "n"), *command], capture_output=True, text=True, timeout=10, check=True
+        )
+        return done.stdout
+
+    def origin_healthy(self) -> bool:
+        """Whether the health probe currently says the origin is healthy."""
+        return " healthy " in self.admin("backend.list")
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -132,6 +132,14 @@ class OriginSettings:
     image_workers: int = 2  # processes that decode and encode images, so the origin never does
     # Memory one image job may use beyond its idle worker: a 40 MP WebP upload, the largest, needs ~610 MB.
     image_job_memory_mb: int = 768
+    # The shop's public address for canonical links, hreflang, sitemaps and structured data (never the Host
+    # header: a cached page must not depend on it). Empty: the origin's own URL.
+    public_url: str = ""
+
+    @property
+    def site(self) -> str:
+        """The absolute base of every public link, without a trailing slash."""
+        return (self.public_url or self.url).rstrip("/")
 
     @property
     def host(self) -> str:
@@ -170,6 +178,7 @@ class Settings:
     origin: OriginSettings
     invalidator: InvalidatorSettings
     regions: RegionCatalogue = field(repr=False)
+    edge_grace: float = 30.0  # seconds a Varnish edge serves a stale copy while it revalidates (origin healthy)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -199,6 +208,7 @@ class Settings:
         return cls(
             data_dir=data_dir,
             regions=regions,
+            edge_grace=_float(env, "EDGE_GRACE", 30.0),
             catalog=CatalogSettings(
                 name="catalog",
                 url=urls["catalog"],
@@ -305,5 +315,6 @@ class Settings:
                 checkout_timeout=_float(env, "CHECKOUT_TIMEOUT", 15.0),
                 image_workers=_int(env, "IMAGE_WORKERS", 2),
                 image_job_memory_mb=_int(env, "IMAGE_JOB_MEMORY_MB", 768),
+                public_url=_get(env, "PUBLIC_URL", ""),
             ),
         )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,13 +27,6 @@ SERVICES: dict[str, str] = {
     "origin": "storefront.app:create_app",
     "invalidator": "cache.service:create_app",
 }
-
-
-def free_port() -> int:
-    """A free TCP port on loopback (for the stacks that tests and benchmarks start)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def service_url(settings: Settings, name: str) -> str:
@@ -174,7 +166,14 @@ def run_stack(
         env.setdefault("STOREFRONT_CMS_CACHE_TTL", "0")
     services = [ServiceUnit(name, service_url(settings, name), env) for name in names]
     edges = [
-        EdgeUnit(Varnish(region=region, url=e.url, origin_url=settings.origin.url))
+        EdgeUnit(
+            Varnish(
+                region=region,
+                url=e.url,
+                origin_url=settings.origin.url,
+                vcl_options={"grace": settings.edge_grace, "geo_header": settings.origin.geo_header.title()},
+            )
+        )
         for region in settings.regions
         for e in region.edges_of("varnish")
         if edge == "varnish"

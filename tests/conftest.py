@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import redis
 
+from edge_config.ports import free_port
 from storefront.settings import Settings
-from storefront.stack import free_port
 
 PG_ADMIN_DSN = os.environ.get("STOREFRONT_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI") == "true"

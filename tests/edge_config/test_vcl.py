@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from edge_config import load_regions
+from edge_config.ports import free_port
 from edge_config.varnish import Varnish
-from storefront.stack import free_port
 from tests.edge_config.conftest import Recorder
 
 PUBLIC = {"Cache-Control": "public, max-age=0, s-maxage=60", "Content-Type": "text/html", "xkey": "product:1 nav"}

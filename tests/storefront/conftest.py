@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from storefront.stack import free_port, spawn, stop, wait_healthy
+from edge_config.ports import free_port
+from storefront.stack import spawn, stop, wait_healthy
 
 SERVICES = ("catalog", "pricing", "cms", "checkout", "origin")
 

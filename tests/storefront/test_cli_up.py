@@ -13,7 +13,8 @@ from pathlib import Path
 
 import httpx
 
-from storefront.stack import SERVICES, free_port
+from edge_config.ports import free_port
+from storefront.stack import SERVICES
 
 
 def _wait_for(process: subprocess.Popen[str], marker: str, timeout: float) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from storefront.stack import free_port
+from edge_config.ports import free_port
 from tests.storefront.conftest import SERVICES, Stack
 
 DEADLINE = 60.0

@@ -1,0 +1,111 @@
+"""A page fetched while a purge runs is never stored: xkey skips objects still being fetched, so the VCL
+refuses to keep any response whose fetch started before the last purge (instead of a second purge later)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import httpx
+import pytest
+
+from edge_config.varnish import Varnish
+from tests.edge_config.conftest import EdgeFactory, eventually
+
+PAGE = "/eu/de/p/race"
+
+
+class SlowOrigin:
+    """Renders what is true when a request arrives; the request named `hold` waits for `release` first."""
+
+    def __init__(self) -> None:
+        self.version = 1
+        self.hold = -1  # which page request (counting from 0) to hold
+        self.held = threading.Event()
+        self.release = threading.Event()
+        self.count = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, request: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
+        if request["path"] == "/healthz":
+            return 200, {}, b"{}"
+        with self.lock:
+            number, self.count = self.count, self.count + 1
+            body = f"v{self.version}".encode()  # read before the change the purge is about
+        if number == self.hold:
+            self.held.set()
+            assert self.release.wait(10)
+        headers = {"Cache-Control": "public, max-age=0, s-maxage=60", "Content-Type": "text/html", "xkey": "product:7"}
+        return 200, headers, body
+
+
+def get(varnish: Varnish) -> httpx.Response:
+    return httpx.get(f"{varnish.url}{PAGE}", timeout=15)
+
+
+def purge(varnish: Varnish, soft: bool) -> None:
+    headers = {"xkey-purge": "product:7", "xkey-soft": "1" if soft else "0"}
+    assert httpx.request("PURGE", f"{varnish.url}/", headers=headers).status_code == 200
+
+
+def in_background(call: Any) -> tuple[threading.Thread, list[httpx.Response]]:
+    answers: list[httpx.Response] = []
+    thread = threading.Thread(target=lambda: answers.append(call()))
+    thread.start()
+    return thread, answers
+
+
+@pytest.mark.parametrize("soft", [False, True], ids=["hard", "soft"])
+def test_a_page_fetched_during_a_purge_is_fetched_again(edge_with: EdgeFactory, soft: bool) -> None:
+    origin = SlowOrigin()
+    origin.hold = 0
+    varnish, backend = edge_with(origin)
+    thread, answers = in_background(lambda: get(varnish))
+    assert origin.held.wait(10)  # the fetch is in flight, holding the old content
+    origin.version = 2  # the change commits, then its purge reaches the edge
+    purge(varnish, soft)
+    origin.release.set()
+    thread.join(15)
+    assert answers[0].text == "v1"  # the shopper who asked first still gets an answer
+    after = get(varnish)
+    assert (after.headers["x-cache"], after.text) == ("MISS", "v2")
+    assert get(varnish).headers["x-cache"] == "HIT"
+    assert len(backend.seen(PAGE)) == 2
+
+
+def test_a_background_fetch_during_a_purge_is_not_kept(edge_with: EdgeFactory) -> None:
+    origin = SlowOrigin()
+    varnish, backend = edge_with(origin)
+    assert get(varnish).text == "v1"
+    origin.hold = 1
+    purge(varnish, soft=True)  # stale: the next hit is served v1 while a background fetch revalidates
+    stale = get(varnish)
+    assert (stale.headers["x-cache"], stale.text) == ("STALE", "v1")
+    assert origin.held.wait(10)  # that background fetch read v1 and is still in flight
+    origin.version = 2
+    purge(varnish, soft=True)
+    origin.release.set()
+
+    def revalidated_after_the_race() -> bool:
+        # Another background fetch only starts once the held one is over, kept or not.
+        answer = get(varnish)
+        assert not (answer.headers["x-cache"] == "HIT" and answer.text == "v1"), "the raced fetch was stored"
+        return len(backend.seen(PAGE)) >= 3
+
+    assert eventually(revalidated_after_the_race)
+
+    def fresh() -> bool:
+        answer = get(varnish)
+        return (answer.headers["x-cache"], answer.text) == ("HIT", "v2")
+
+    assert eventually(fresh)
+
+
+def test_fetches_after_a_purge_are_cached_as_usual(edge_with: EdgeFactory) -> None:
+    origin = SlowOrigin()
+    varnish, backend = edge_with(origin)
+    for version in (1, 2, 3):
+        origin.version = version
+        purge(varnish, soft=False)
+        assert (get(varnish).headers["x-cache"], get(varnish).headers["x-cache"]) == ("MISS", "HIT")
+    assert len(backend.seen(PAGE)) == 3
