@@ -119,19 +119,28 @@ async def consume_outboxes(app: Litestar) -> None:
     """Poll every backend's outbox; each event becomes purges in the same transaction as its cursor."""
     settings: InvalidatorSettings = app.state.settings
     client: httpx.AsyncClient = app.state.http
+    # A service that is down is asked again after a growing pause (0.1 s doubling to 5 s), and said so once,
+    # rather than every poll: its outbox keeps every event until it is back.
+    failures: dict[str, int] = {}
+    next_try: dict[str, float] = {}
+    loop = asyncio.get_running_loop()
     while True:
+        due = [name for name in settings.outboxes if next_try.get(name, 0.0) <= loop.time()]
         results = await asyncio.gather(
-            *(
-                _consume_one(app, settings, client, service, url, token)
-                for service, (url, token) in settings.outboxes.items()
-            ),
+            *(_consume_one(app, settings, client, name, *settings.outboxes[name]) for name in due),
             return_exceptions=True,
         )
-        for service, result in zip(settings.outboxes, results, strict=True):
+        for service, result in zip(due, results, strict=True):
             if isinstance(result, BaseException) and not isinstance(result, Exception):
                 raise result
             if isinstance(result, Exception):
-                _log.warning("reading the %s outbox failed (%s); retrying", service, type(result).__name__)
+                failures[service] = failures.get(service, 0) + 1
+                next_try[service] = loop.time() + min(5.0, 0.1 * 2 ** (failures[service] - 1))
+                if failures[service] == 1:
+                    _log.warning("reading the %s outbox failed (%s); retrying", service, type(result).__name__)
+            elif failures.pop(service, 0):
+                next_try.pop(service, None)
+                _log.warning("reading the %s outbox works again", service)
         if not any(result is True for result in results):
             wake: asyncio.Event = app.state.outbox_wake
             with suppress(TimeoutError):

@@ -18,6 +18,8 @@ from litestar.params import Parameter
 from backends.common import invalid, require_token
 from backends.common.auth import bearer_token
 from backends.common.db import utcnow
+from backends.common.openapi import problems
+from backends.common.params import REGION_CODE, URL_PATH
 from cache.invalidator import edge_targets
 from cache.purge_store import PurgeSpec, PurgeStore
 
@@ -25,13 +27,32 @@ KEY_PATTERN = r"^[A-Za-z0-9:_.@-]{1,200}$"
 MAX_KEYS = 256
 
 
+class PurgeAccepted(msgspec.Struct):
+    id: str
+    receipt: str  # the path of the receipt: when each region's edges acknowledged
+
+
+class Accepted(msgspec.Struct):
+    accepted: bool
+
+
+class Counters(msgspec.Struct):
+    counters: dict[str, int]
+
+
 class PurgeIn(msgspec.Struct, forbid_unknown_fields=True):
     regions: (
         Literal["all"]
-        | Annotated[list[Annotated[str, msgspec.Meta(max_length=16)]], msgspec.Meta(min_length=1, max_length=50)]
+        | Annotated[
+            list[Annotated[str, msgspec.Meta(max_length=16, pattern=REGION_CODE)]],
+            msgspec.Meta(min_length=1, max_length=50),
+        ]
     )
     keys: Annotated[list[Annotated[str, msgspec.Meta(pattern=KEY_PATTERN)]], msgspec.Meta(max_length=MAX_KEYS)] = []
-    urls: Annotated[list[Annotated[str, msgspec.Meta(pattern=r"^/[^\s]{0,500}$")]], msgspec.Meta(max_length=50)] = []
+    # Visible ASCII only: a control character in a path makes every edge's purge request an invalid URL.
+    urls: Annotated[
+        list[Annotated[str, msgspec.Meta(max_length=501, pattern=URL_PATH)]], msgspec.Meta(max_length=50)
+    ] = []
     soft: bool = True
 
 
@@ -55,7 +76,7 @@ async def _check_edges(state: State, found: dict[str, Any], path: str) -> None:
             for _ in range(2):
                 try:
                     response = await client.get(f"{base}{path}", timeout=5.0)
-                except httpx.HTTPError as exc:
+                except (httpx.HTTPError, httpx.InvalidURL) as exc:  # InvalidURL is not an HTTPError
                     result = {"confirmed": False, "reason": type(exc).__name__}
                     break
                 age = int(response.headers.get("age", "0") or 0)
@@ -93,13 +114,13 @@ class RateLimiter:
 
 
 @get("/internal/metrics", guards=[require_token])
-async def metrics(state: State) -> dict[str, Any]:
+async def metrics(state: State) -> Counters:
     """Purges delivered to edges since start-up (purge items acknowledged, objects the edges removed)."""
-    return {"counters": dict(state.counters)}
+    return Counters(counters=dict(state.counters))
 
 
-@post("/hooks/cms", status_code=202)
-async def cms_webhook(request: Request[Any, Any, State], state: State) -> Response[dict[str, Any]]:
+@post("/hooks/cms", status_code=202, responses=problems(401, 409))
+async def cms_webhook(request: Request[Any, Any, State], state: State) -> Response[Accepted]:
     """The CMS says it published: read its outbox now. Signed (HMAC, timestamp); replays are refused."""
     body = await request.body()
     refusal = state.webhook_guard.verify(request.headers.get("x-signature", ""), body)
@@ -107,15 +128,15 @@ async def cms_webhook(request: Request[Any, Any, State], state: State) -> Respon
         status = 409 if refusal == "replayed" else 401
         raise HTTPException(status_code=status, detail=f"Webhook refused: {refusal}.")
     state.outbox_wake.set()
-    return Response({"accepted": True}, status_code=202)
+    return Response(Accepted(accepted=True), status_code=202)
 
 
 class PurgeController(Controller):
     path = "/admin/purges"
     guards = [require_token]
 
-    @post("/")
-    async def create(self, request: Request[Any, Any, State], state: State, data: PurgeIn) -> Response[dict[str, Any]]:
+    @post("/", status_code=202, responses=problems(429))
+    async def create(self, request: Request[Any, Any, State], state: State, data: PurgeIn) -> Response[PurgeAccepted]:
         """Queue a purge of keys or URLs in some regions (or all); soft by default. Answers 202 and an id."""
         limiter: RateLimiter = state.rate_limiter
         if not limiter.allow(bearer_token(request)):
@@ -139,14 +160,14 @@ class PurgeController(Controller):
             )
         )
         state.purge_signal.set()
-        return Response({"id": purge_id, "receipt": f"/admin/purges/{purge_id}"}, status_code=202)
+        return Response(PurgeAccepted(id=purge_id, receipt=f"/admin/purges/{purge_id}"), status_code=202)
 
     @get("/{purge_id:str}")
     async def read(
         self,
         state: State,
         purge_id: str,
-        check: Annotated[str | None, Parameter(max_length=500, pattern=r"^/[^\s]*$")] = None,
+        check: Annotated[str | None, Parameter(max_length=500, pattern=URL_PATH)] = None,
     ) -> dict[str, Any]:
         """When each region's edges acknowledged the purge, and how many objects they dropped.
 

@@ -10,6 +10,7 @@ import msgspec
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.datastructures import State
 from litestar.exceptions import NotFoundException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,18 +19,24 @@ from backends.checkout.carts import CartError, CartInvalid, check_address
 from backends.checkout.models import Stock
 from backends.checkout.orders import order_view, request_fingerprint
 from backends.checkout.payments import Card, luhn_valid
+from backends.checkout.schemas import CartView, CheckoutStarted
 from backends.checkout.upstreams import UpstreamUnavailable
 from backends.common import invalid, require_token, utcnow
+from backends.common.openapi import problems
+from backends.common.params import PRINTABLE, REGION_CODE, RegionPath, ascii_digits
 from backends.common.problems import problem
 from backends.common.validation import PROMO_CODE, SKU, region_of
 
 CART_ID = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
-Text = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
+Text = Annotated[str, msgspec.Meta(min_length=1, max_length=120, pattern=PRINTABLE)]
 Quantity = Annotated[int, msgspec.Meta(ge=0, le=1000)]
+Region = Annotated[str, msgspec.Meta(max_length=16, pattern=REGION_CODE)]
+SkuPath = Annotated[str, Parameter(max_length=64, pattern=SKU.pattern)]
+_EMAIL_PART = r"[^@\s\x00-\x1f\x7f]"  # no control characters: the address is stored and mailed
 
 
 class NewCart(msgspec.Struct, forbid_unknown_fields=True):
-    region: Annotated[str, msgspec.Meta(max_length=16)]
+    region: Region
 
 
 class LineIn(msgspec.Struct):
@@ -48,7 +55,9 @@ class PromoIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class ContactIn(msgspec.Struct, forbid_unknown_fields=True):
-    email: Annotated[str, msgspec.Meta(max_length=254, pattern=r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")]
+    email: Annotated[
+        str, msgspec.Meta(max_length=254, pattern=f"^{_EMAIL_PART}{{1,64}}@{_EMAIL_PART}+\\.{_EMAIL_PART}{{2,}}$")
+    ]
 
 
 class AddressIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -57,9 +66,9 @@ class AddressIn(msgspec.Struct, forbid_unknown_fields=True):
     city: Text
     postal_code: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9 -]{1,10}$")]
     country: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z]{2}$")]
-    line2: Annotated[str, msgspec.Meta(max_length=120)] = ""
-    state: Annotated[str, msgspec.Meta(max_length=3)] = ""
-    phone: Annotated[str, msgspec.Meta(max_length=32)] = ""
+    line2: Annotated[str, msgspec.Meta(max_length=120, pattern=PRINTABLE)] = ""
+    state: Annotated[str, msgspec.Meta(max_length=3, pattern=PRINTABLE)] = ""
+    phone: Annotated[str, msgspec.Meta(max_length=32, pattern=PRINTABLE)] = ""
 
     def as_dict(self) -> dict[str, str]:
         data = msgspec.structs.asdict(self)
@@ -68,23 +77,23 @@ class AddressIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class ShippingIn(msgspec.Struct, forbid_unknown_fields=True):
-    method: Annotated[str, msgspec.Meta(max_length=20)]
+    method: Annotated[str, msgspec.Meta(max_length=20, pattern=PRINTABLE)]
 
 
 class QuoteIn(msgspec.Struct, forbid_unknown_fields=True):
     address: AddressIn
-    method: Annotated[str, msgspec.Meta(max_length=20)] | None = None
+    method: Annotated[str, msgspec.Meta(max_length=20, pattern=PRINTABLE)] | None = None
 
 
 class CardIn(msgspec.Struct, forbid_unknown_fields=True):
-    number: Annotated[str, msgspec.Meta(max_length=23)]
+    number: Annotated[str, msgspec.Meta(max_length=23, pattern=r"^[0-9 -]+$")]
     exp_month: Annotated[int, msgspec.Meta(ge=1, le=12)]
     exp_year: Annotated[int, msgspec.Meta(ge=2000, le=2100)]
     cvc: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{3,4}$")]
 
     def card(self) -> Card:
         number = self.number.replace(" ", "").replace("-", "")
-        if not (number.isdigit() and 12 <= len(number) <= 19 and luhn_valid(number)):
+        if not (ascii_digits(number) and 12 <= len(number) <= 19 and luhn_valid(number)):
             raise invalid("card.number", "not a valid card number", source="body")
         now = datetime.now(UTC)
         if (self.exp_year, self.exp_month) < (now.year, now.month):
@@ -96,7 +105,7 @@ class OrderIn(msgspec.Struct, forbid_unknown_fields=True):
     cart_id: Annotated[str, msgspec.Meta(pattern=CART_ID.pattern)]
     card: CardIn
     # The total the shopper was shown; a different server total refuses the order rather than charge it.
-    expected_total: Annotated[str, msgspec.Meta(max_length=20)] | None = None
+    expected_total: Annotated[str, msgspec.Meta(max_length=20, pattern=PRINTABLE)] | None = None
 
 
 class StockIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -117,79 +126,91 @@ def upstream_error(_: Request[Any, Any, Any], exc: UpstreamUnavailable) -> Respo
     return problem(503, "Prices unavailable", f"Checkout cannot price the cart right now ({exc}).")
 
 
+# What a cart route can answer besides success: no such cart, expired, already ordered or short of stock,
+# invalid for the cart's region, or prices unavailable upstream.
+CART_ERRORS = problems(404, 409, 410, 422, 503)
+ORDER_RESPONSES = {
+    **problems(402, 404, 409, 410, 422, 502, 503),
+    200: ResponseSpec(dict[str, Any], description="The cart was already ordered: that order.", generate_examples=False),
+    202: ResponseSpec(dict[str, Any], description="Payment is being confirmed.", generate_examples=False),
+}
+
+
 class CheckoutController(Controller):
-    @post("/carts")
-    async def create_cart(self, state: State, data: NewCart) -> dict[str, Any]:
+    @post("/carts", responses=CART_ERRORS)
+    async def create_cart(self, state: State, data: NewCart) -> CartView:
         region_of(state, data.region)
         cart = await state.carts.create(data.region)
         return await state.carts.describe(cart)
 
-    @get("/carts/{cart_id:str}")
-    async def cart(self, state: State, cart_id: str) -> dict[str, Any]:
+    @get("/carts/{cart_id:str}", responses=CART_ERRORS)
+    async def cart(self, state: State, cart_id: str) -> CartView:
         return await state.carts.describe(await state.carts.get(_cart_id(cart_id)))
 
-    @post("/carts/{cart_id:str}/lines", status_code=200)
-    async def add_line(self, state: State, cart_id: str, data: LineIn) -> dict[str, Any]:
+    @post("/carts/{cart_id:str}/lines", status_code=200, responses=CART_ERRORS)
+    async def add_line(self, state: State, cart_id: str, data: LineIn) -> CartView:
         if data.quantity < 1:
             raise invalid("quantity", "add at least one", source="body")
         cart = await state.carts.set_line(_cart_id(cart_id), data.sku, data.quantity, add=True)
         return await state.carts.describe(cart)
 
-    @put("/carts/{cart_id:str}/lines/{sku:str}")
-    async def set_line(self, state: State, cart_id: str, sku: str, data: QuantityIn) -> dict[str, Any]:
+    @put("/carts/{cart_id:str}/lines/{sku:str}", responses=CART_ERRORS)
+    async def set_line(self, state: State, cart_id: str, sku: SkuPath, data: QuantityIn) -> CartView:
         if not SKU.match(sku):
             raise invalid("sku", "not a SKU", source="path")
         cart = await state.carts.set_line(_cart_id(cart_id), sku, data.quantity, add=False)
         return await state.carts.describe(cart)
 
-    @delete("/carts/{cart_id:str}/lines/{sku:str}", status_code=200)
-    async def remove_line(self, state: State, cart_id: str, sku: str) -> dict[str, Any]:
+    @delete("/carts/{cart_id:str}/lines/{sku:str}", status_code=200, responses=CART_ERRORS)
+    async def remove_line(self, state: State, cart_id: str, sku: SkuPath) -> CartView:
         if not SKU.match(sku):
             raise invalid("sku", "not a SKU", source="path")
         cart = await state.carts.set_line(_cart_id(cart_id), sku, 0, add=False)
         return await state.carts.describe(cart)
 
-    @put("/carts/{cart_id:str}/promotion")
-    async def promotion(self, state: State, cart_id: str, data: PromoIn) -> dict[str, Any]:
+    @put("/carts/{cart_id:str}/promotion", responses=CART_ERRORS)
+    async def promotion(self, state: State, cart_id: str, data: PromoIn) -> CartView:
         return await state.carts.describe(await state.carts.set_promo_code(_cart_id(cart_id), data.code))
 
-    @delete("/carts/{cart_id:str}/promotion", status_code=200)
-    async def drop_promotion(self, state: State, cart_id: str) -> dict[str, Any]:
+    @delete("/carts/{cart_id:str}/promotion", status_code=200, responses=CART_ERRORS)
+    async def drop_promotion(self, state: State, cart_id: str) -> CartView:
         return await state.carts.describe(await state.carts.set_promo_code(_cart_id(cart_id), None))
 
-    @put("/carts/{cart_id:str}/contact")
-    async def contact(self, state: State, cart_id: str, data: ContactIn) -> dict[str, Any]:
+    @put("/carts/{cart_id:str}/contact", responses=CART_ERRORS)
+    async def contact(self, state: State, cart_id: str, data: ContactIn) -> CartView:
         return await state.carts.describe(await state.carts.set_contact(_cart_id(cart_id), data.email.strip()))
 
-    @put("/carts/{cart_id:str}/address")
-    async def address(self, state: State, cart_id: str, data: AddressIn) -> dict[str, Any]:
+    @put("/carts/{cart_id:str}/address", responses=CART_ERRORS)
+    async def address(self, state: State, cart_id: str, data: AddressIn) -> CartView:
         return await state.carts.describe(await state.carts.set_address(_cart_id(cart_id), data.as_dict()))
 
-    @put("/carts/{cart_id:str}/shipping")
-    async def shipping(self, state: State, cart_id: str, data: ShippingIn) -> dict[str, Any]:
+    @put("/carts/{cart_id:str}/shipping", responses=CART_ERRORS)
+    async def shipping(self, state: State, cart_id: str, data: ShippingIn) -> CartView:
         return await state.carts.describe(await state.carts.set_shipping(_cart_id(cart_id), data.method))
 
-    @post("/carts/{cart_id:str}/quote", status_code=200)
-    async def quote(self, state: State, cart_id: str, data: QuoteIn) -> dict[str, Any]:
+    @post("/carts/{cart_id:str}/quote", status_code=200, responses=CART_ERRORS)
+    async def quote(self, state: State, cart_id: str, data: QuoteIn) -> CartView:
         """Shipping options, tax and total for an address, without saving it (the page's live update)."""
         cart = await state.carts.get(_cart_id(cart_id))
         address = data.address.as_dict()
         check_address(state.carts.rules[cart.region], address)
         return await state.carts.describe(cart, address=address, method=data.method)
 
-    @post("/carts/{cart_id:str}/checkout", status_code=200)
-    async def start_checkout(self, state: State, cart_id: str) -> dict[str, Any]:
+    @post("/carts/{cart_id:str}/checkout", status_code=200, responses=CART_ERRORS)
+    async def start_checkout(self, state: State, cart_id: str) -> CheckoutStarted:
         """Hold stock for the cart until the reservation expires (each call renews the hold)."""
         hold = timedelta(seconds=state.settings.reservation_ttl)
         cart, until = await state.carts.start_checkout(_cart_id(cart_id), hold)
         return {**await state.carts.describe(cart), "reserved_until": until.isoformat()}
 
-    @post("/orders", status_code=201)
+    @post("/orders", status_code=201, responses=ORDER_RESPONSES)
     async def place_order(
         self,
         state: State,
         data: OrderIn,
-        idempotency_key: Annotated[str, HeaderParameter(name="Idempotency-Key", min_length=1, max_length=255)],
+        idempotency_key: Annotated[
+            str, HeaderParameter(name="Idempotency-Key", min_length=1, max_length=255, pattern=r"^[ -~]+$")
+        ],
     ) -> Response[dict[str, Any]]:
         """Place the cart's order and charge the card, exactly once per Idempotency-Key and per cart."""
         card = data.card.card()
@@ -210,7 +231,7 @@ class CheckoutController(Controller):
 
     @get("/orders/{order_id:str}")
     async def order(
-        self, state: State, order_id: str, cart_id: Annotated[str, Parameter(max_length=64)]
+        self, state: State, order_id: str, cart_id: Annotated[str, Parameter(max_length=64, pattern=r"^[!-~]*$")]
     ) -> dict[str, Any]:
         """An order, to whoever holds the cart token it was placed from."""
         found = await state.orders.get(order_id[:36])
@@ -219,7 +240,7 @@ class CheckoutController(Controller):
         return order_view(found)
 
     @put("/admin/stock/{region:str}/{sku:str}", guards=[require_token])
-    async def set_stock(self, state: State, region: str, sku: str, data: StockIn) -> dict[str, Any]:
+    async def set_stock(self, state: State, region: RegionPath, sku: SkuPath, data: StockIn) -> dict[str, Any]:
         region_of(state, region)
         if not SKU.match(sku):
             raise invalid("sku", "not a SKU", source="path")
@@ -234,7 +255,9 @@ class CheckoutController(Controller):
             raise CartInvalid("on_hand", f"Cannot go below reserved stock: {exc}.") from exc
 
     @get("/admin/stock/{region:str}/{sku:str}", guards=[require_token])
-    async def get_stock(self, state: State, db_session: AsyncSession, region: str, sku: str) -> dict[str, Any]:
+    async def get_stock(
+        self, state: State, db_session: AsyncSession, region: RegionPath, sku: SkuPath
+    ) -> dict[str, Any]:
         region_of(state, region)
         row = await db_session.get(Stock, (region, sku[:64]))
         if row is None:
@@ -246,7 +269,7 @@ class CheckoutController(Controller):
         self,
         state: State,
         db_session: AsyncSession,
-        region: Annotated[str | None, Parameter(max_length=16)] = None,
+        region: Annotated[str | None, Parameter(max_length=16, pattern=REGION_CODE)] = None,
         hours: Annotated[float | None, Parameter(gt=0, le=24 * 366)] = None,
     ) -> dict[str, Any]:
         """Carts reaching each checkout step, and the conversion from one step to the next."""

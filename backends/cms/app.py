@@ -32,4 +32,5 @@ def create_app(settings: CmsSettings | None = None) -> Litestar:
         resources=[http_client],
         background=[run_scheduler],
         state={"webhook_tasks": set()},
+        admin_scheme="editor",  # the CMS's admin token is the editor token
     )

@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Response, get, post, put
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException, NotFoundException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backends.cms.content_types import LOCALE, EntryType, FieldError, validate_fields
 from backends.cms.notify import notify
+from backends.cms.schemas import Delivery, EditorEntry, OneEntry
 from backends.cms.service import Conflict, create_entry, deliver, get_entry, publish, unpublish, update_entry
 from backends.common import invalid, require_token, utcnow
+from backends.common.openapi import problems
+from backends.common.params import IdPath, Version, instant
 from backends.common.validation import SLUG
 
 LocaleParam = Annotated[str, Parameter(max_length=10, pattern=LOCALE.pattern)]
 KeyParam = Annotated[str, Parameter(max_length=80, pattern=SLUG.pattern)]
 Placement = Annotated[str | None, Parameter(max_length=20, pattern=SLUG.pattern)]
+TypePath = Annotated[str, Parameter(pattern=r"^(page|hero|promo|navigation|footer)$")]
 
 
 class EntryIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -31,11 +36,11 @@ class EntryIn(msgspec.Struct, forbid_unknown_fields=True):
 
 class EntryUpdate(msgspec.Struct, forbid_unknown_fields=True):
     fields: dict[str, Any]
-    base_version: Annotated[int, msgspec.Meta(ge=1)]
+    base_version: Version
 
 
 class PublishIn(msgspec.Struct, forbid_unknown_fields=True):
-    version: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    version: Version | None = None
     at: datetime | None = None
 
 
@@ -61,13 +66,15 @@ class DeliveryController(Controller):
         type: EntryType | None = None,
         key: Annotated[str | None, Parameter(max_length=80, pattern=SLUG.pattern)] = None,
         placement: Placement = None,
-    ) -> dict[str, Any]:
+    ) -> Delivery:
         """Published entries in one locale, plus when the next scheduled publish among them is due."""
-        return await deliver(db_session, entry_type=type, key=key, locale=locale, now=utcnow(), placement=placement)
+        return await deliver(  # type: ignore[return-value]  # encoded as is; Delivery documents it
+            db_session, entry_type=type, key=key, locale=locale, now=utcnow(), placement=placement
+        )
 
     @get("/entries/{type:str}/{key:str}")
-    async def entry(self, db_session: AsyncSession, type: str, key: str, locale: LocaleParam) -> dict[str, Any]:
-        return await _one(db_session, type, key, locale, drafts=False)
+    async def entry(self, db_session: AsyncSession, type: TypePath, key: KeyParam, locale: LocaleParam) -> OneEntry:
+        return await _one(db_session, type, key, locale, drafts=False)  # type: ignore[return-value]
 
 
 class PreviewController(Controller):
@@ -76,9 +83,9 @@ class PreviewController(Controller):
     opt = {"token_setting": "preview_token"}
 
     @get("/entries/{type:str}/{key:str}")
-    async def entry(self, db_session: AsyncSession, type: str, key: str, locale: LocaleParam) -> dict[str, Any]:
+    async def entry(self, db_session: AsyncSession, type: TypePath, key: KeyParam, locale: LocaleParam) -> OneEntry:
         """The latest draft of an entry, for editors to see before they publish."""
-        return await _one(db_session, type, key, locale, drafts=True)
+        return await _one(db_session, type, key, locale, drafts=True)  # type: ignore[return-value]
 
 
 async def _one(session: AsyncSession, entry_type: str, key: str, locale: str, *, drafts: bool) -> dict[str, Any]:
@@ -96,8 +103,14 @@ class EditorController(Controller):
     path = "/editor"
     guards = [require_token]
 
-    @post("/entries")
-    async def create(self, db_session: AsyncSession, data: EntryIn) -> Response[dict[str, Any]]:
+    @post(
+        "/entries",
+        responses={
+            **problems(409),
+            200: ResponseSpec(EditorEntry, description="A retry: the entry as first created.", generate_examples=False),
+        },
+    )
+    async def create(self, db_session: AsyncSession, data: EntryIn) -> Response[EditorEntry]:
         """Create a draft; sending the same request again returns the same entry (201, then 200)."""
         fields = _fields(data.type, data.fields)
         try:
@@ -107,14 +120,14 @@ class EditorController(Controller):
         return Response(entry, status_code=201 if created else 200)
 
     @get("/entries/{entry_id:int}")
-    async def read(self, db_session: AsyncSession, entry_id: int) -> dict[str, Any]:
+    async def read(self, db_session: AsyncSession, entry_id: IdPath) -> EditorEntry:
         found = await get_entry(db_session, entry_id)
         if found is None:
             raise NotFoundException(detail=f"No entry {entry_id}.")
-        return found
+        return found  # type: ignore[return-value]
 
-    @put("/entries/{entry_id:int}")
-    async def update(self, db_session: AsyncSession, entry_id: int, data: EntryUpdate) -> dict[str, Any]:
+    @put("/entries/{entry_id:int}", responses=problems(409))
+    async def update(self, db_session: AsyncSession, entry_id: IdPath, data: EntryUpdate) -> EditorEntry:
         """Save a new draft version on top of `base_version` (409 if someone saved in between)."""
         current = await get_entry(db_session, entry_id)
         if current is None:
@@ -127,14 +140,12 @@ class EditorController(Controller):
             raise _conflict(exc) from exc
         if found is None:
             raise NotFoundException(detail=f"No entry {entry_id}.")
-        return found
+        return found  # type: ignore[return-value]
 
-    @post("/entries/{entry_id:int}/publish", status_code=200)
-    async def publish(self, state: State, db_session: AsyncSession, entry_id: int, data: PublishIn) -> dict[str, Any]:
+    @post("/entries/{entry_id:int}/publish", status_code=200, responses=problems(409))
+    async def publish(self, state: State, db_session: AsyncSession, entry_id: IdPath, data: PublishIn) -> EditorEntry:
         """Publish now, or at `at` (a future instant schedules it); republishing is harmless."""
-        at = data.at
-        if at is not None and at.tzinfo is None:
-            at = at.replace(tzinfo=UTC)
+        at = instant(data.at, "at", source="body") if data.at is not None else None
         try:
             found = await publish(
                 db_session,
@@ -149,12 +160,12 @@ class EditorController(Controller):
         if found is None:
             raise NotFoundException(detail=f"No entry {entry_id}.")
         notify(state, entry_id)
-        return found
+        return found  # type: ignore[return-value]
 
     @post("/entries/{entry_id:int}/unpublish", status_code=200)
-    async def unpublish(self, state: State, db_session: AsyncSession, entry_id: int) -> dict[str, Any]:
+    async def unpublish(self, state: State, db_session: AsyncSession, entry_id: IdPath) -> EditorEntry:
         found = await unpublish(db_session, entry_id=entry_id, catalogue=state.settings.regions)
         if found is None:
             raise NotFoundException(detail=f"No entry {entry_id}.")
         notify(state, entry_id)
-        return found
+        return found  # type: ignore[return-value]

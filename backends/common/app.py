@@ -6,8 +6,9 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager, suppress
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
 from litestar import Litestar, Response, get
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -19,7 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backends.common.auth import require_token
 from backends.common.db import Database
+from backends.common.head import head_for_every_get
+from backends.common.openapi import finish_openapi, openapi_config, problems
 from backends.common.outbox import OutboxEventMixin, read_events
+from backends.common.params import Cursor
 from backends.common.problems import EXCEPTION_HANDLERS, problem
 from storefront.settings import ServiceSettings
 
@@ -33,8 +37,27 @@ async def provide_session(state: State) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-@get("/healthz")
-async def healthz(state: State) -> Response[dict[str, Any]]:
+class Health(msgspec.Struct):
+    status: str
+    service: str
+
+
+class OutboxEvent(msgspec.Struct):
+    seq: int
+    id: str
+    type: str
+    occurred_at: str
+    regions: list[str]
+    payload: dict[str, Any]
+
+
+class OutboxPage(msgspec.Struct):
+    events: list[OutboxEvent]
+    last_seq: int
+
+
+@get("/healthz", responses=problems(503))
+async def healthz(state: State) -> Response[Health]:
     try:
         await state.db.ping()
     except Exception as exc:  # any database failure means "not healthy", whatever its type
@@ -46,12 +69,13 @@ def _outbox_route(model: type[OutboxEventMixin]) -> ControllerRouterHandler:
     @get("/admin/outbox", guards=[require_token])
     async def outbox(
         db_session: AsyncSession,
-        after: int = Parameter(default=0, ge=0),
-        limit: int = Parameter(default=100, ge=1, le=1000),
-    ) -> dict[str, Any]:
+        after: Cursor = 0,
+        limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
+    ) -> OutboxPage:
         """Events in commit order after sequence number `after`, for the invalidator to consume."""
         events = await read_events(db_session, model, after=after, limit=limit)
-        return {"events": [e.as_dict() for e in events], "last_seq": events[-1].seq if events else after}
+        page = {"events": [e.as_dict() for e in events], "last_seq": events[-1].seq if events else after}
+        return page  # type: ignore[return-value]  # the dict is encoded as is; OutboxPage documents it
 
     return outbox
 
@@ -66,11 +90,14 @@ def create_service_app(
     resources: Sequence[Resource] = (),
     state: dict[str, Any] | None = None,
     exception_handlers: dict[type[Exception] | int, Any] | None = None,
+    admin_scheme: str = "admin",
     debug: bool = False,
 ) -> Litestar:
     """Build a backend: its tables are created at start-up and its engine disposed at shutdown.
 
     `resources` (HTTP clients and the like) are opened after the database and before `background` tasks.
+    Its OpenAPI document is served at `/schema/openapi.json`; `admin_scheme` names the security scheme of
+    the `admin_token` setting there.
     """
 
     @asynccontextmanager
@@ -88,16 +115,19 @@ def create_service_app(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per outbox poll is noise
-    return Litestar(
+    app = Litestar(
         route_handlers=[healthz, *([_outbox_route(outbox_model)] if outbox_model else []), *route_handlers],
         dependencies={"db_session": Provide(provide_session)},
         lifespan=[lifespan],
         state=State({"settings": settings, **(state or {})}),
         exception_handlers={**EXCEPTION_HANDLERS, **(exception_handlers or {})},
         request_max_body_size=MAX_BODY_BYTES,
-        openapi_config=None,
+        openapi_config=openapi_config(settings.name),
+        on_app_init=[head_for_every_get],
         debug=debug,
     )
+    finish_openapi(app, settings.regions, admin_scheme=admin_scheme)
+    return app
 
 
 @asynccontextmanager

@@ -20,15 +20,3 @@ def region_of(state: State, code: str) -> Region:
     if found is None:
         raise invalid("region", f"unknown region; known: {', '.join(state.settings.regions.codes)}")
     return found
-
-
-_ASCII_DIGITS = re.compile(r"[0-9]{1,19}")
-
-
-def bounded_int(raw: str | None, low: int, high: int) -> int | None:
-    """`raw` as an integer within [low, high], or None. Only ASCII digits count: `str.isdigit()` accepts
-    `²` and `①`, which `int()` then refuses, and a 20-digit number overflows every database integer."""
-    if raw is None or not _ASCII_DIGITS.fullmatch(raw.strip()):
-        return None
-    value = int(raw.strip())
-    return value if low <= value <= high else None

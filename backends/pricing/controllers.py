@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
@@ -10,12 +10,16 @@ import msgspec
 from litestar import Controller, Response, get, post, put
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException, NotFoundException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backends.common import invalid, require_token, utcnow
 from backends.common.money import parse_amount
+from backends.common.openapi import problems
+from backends.common.params import AMOUNT, MAX_ID, PRINTABLE, REGION_CODE, RegionPath, RegionQuery, instant
 from backends.common.validation import PROMO_CODE, SKU, SLUG, region_of
+from backends.pricing.schemas import OrderPrice, PriceQuote, Promotion, Promotions
 from backends.pricing.service import (
     PromotionConflict,
     create_promotion,
@@ -26,12 +30,12 @@ from backends.pricing.service import (
 )
 
 MAX_SKUS = 200
+SkuPath = Annotated[str, Parameter(max_length=64, pattern=SKU.pattern)]
+Region = Annotated[str, msgspec.Meta(max_length=16, pattern=REGION_CODE)]
 
 
-def _instant(at: datetime | None) -> datetime:
-    if at is None:
-        return utcnow()
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+def _instant(at: datetime | None, field: str = "at", source: str = "query") -> datetime:
+    return utcnow() if at is None else instant(at, field, source=source)
 
 
 def _skus(raw: str) -> list[str]:
@@ -52,6 +56,8 @@ def _amount(raw: str, field: str, currency: str, *, allow_zero: bool = False) ->
         raise invalid(field, str(exc), source="body") from exc
     if minor < 0 or (minor == 0 and not allow_zero):
         raise invalid(field, "must be positive", source="body")
+    if minor > MAX_ID:  # the minor-unit columns are 32-bit on PostgreSQL
+        raise invalid(field, f"at most {MAX_ID} minor units", source="body")
     return minor
 
 
@@ -65,9 +71,12 @@ def _basis_points(raw: str) -> int:
     return int(percent * 100)
 
 
+Amount = Annotated[str, msgspec.Meta(max_length=20, pattern=AMOUNT)]
+
+
 class PriceUpdate(msgspec.Struct, forbid_unknown_fields=True):
-    list: Annotated[str, msgspec.Meta(max_length=20)]
-    sale: Annotated[str, msgspec.Meta(max_length=20)] | None = None
+    list: Amount
+    sale: Amount | None = None
 
 
 class OrderLine(msgspec.Struct, forbid_unknown_fields=True):
@@ -76,7 +85,7 @@ class OrderLine(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class OrderQuote(msgspec.Struct, forbid_unknown_fields=True):
-    region: Annotated[str, msgspec.Meta(max_length=16)]
+    region: Region
     lines: Annotated[list[OrderLine], msgspec.Meta(min_length=1, max_length=100)]
     at: datetime | None = None
     codes: Annotated[list[Annotated[str, msgspec.Meta(pattern=PROMO_CODE)]], msgspec.Meta(max_length=5)] = []
@@ -84,43 +93,43 @@ class OrderQuote(msgspec.Struct, forbid_unknown_fields=True):
 
 class PromotionIn(msgspec.Struct, forbid_unknown_fields=True):
     slug: Annotated[str, msgspec.Meta(pattern=SLUG.pattern, max_length=80)]
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
-    region: Annotated[str, msgspec.Meta(max_length=16)]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=120, pattern=PRINTABLE)]
+    region: Region
     kind: Literal["percent", "amount"]
-    value: Annotated[str, msgspec.Meta(max_length=20)]
+    value: Amount
     scope: Literal["sku", "category", "brand", "order"]
     starts_at: datetime
     ends_at: datetime
-    target: Annotated[str, msgspec.Meta(max_length=80)] = ""
-    min_order: Annotated[str, msgspec.Meta(max_length=20)] = "0"
+    target: Annotated[str, msgspec.Meta(max_length=80, pattern=PRINTABLE)] = ""
+    min_order: Amount = "0"
     code: Annotated[str, msgspec.Meta(pattern=PROMO_CODE)] | None = None
 
 
 class PricingController(Controller):
-    @get("/prices")
+    @get("/prices", responses=problems(404))
     async def prices(
         self,
         state: State,
         db_session: AsyncSession,
-        region: Annotated[str, Parameter(max_length=16)],
-        skus: Annotated[str, Parameter(max_length=MAX_SKUS * 65)],
+        region: RegionQuery,
+        skus: Annotated[str, Parameter(max_length=MAX_SKUS * 65, pattern=r"^[A-Za-z0-9_.,-]+$")],
         at: datetime | None = None,
-    ) -> dict[str, Any]:
+    ) -> PriceQuote:
         """Price many SKUs in one region at one instant (default now), with applied promotions."""
         region_of(state, region)
         try:
-            return await quote(db_session, region=region, skus=_skus(skus), at=_instant(at))
+            return await quote(db_session, region=region, skus=_skus(skus), at=_instant(at))  # type: ignore[return-value]
         except LookupError as exc:
             raise NotFoundException(detail=f"No price book for region {region!r}.") from exc
 
-    @post("/prices/order", status_code=200)
-    async def order(self, state: State, db_session: AsyncSession, data: OrderQuote) -> dict[str, Any]:
+    @post("/prices/order", status_code=200, responses=problems(404))
+    async def order(self, state: State, db_session: AsyncSession, data: OrderQuote) -> OrderPrice:
         """Price order lines and apply order-threshold promotions; prices sent by clients never count."""
         region_of(state, data.region)
         lines = [(line.sku, line.quantity) for line in data.lines]
         try:
-            return await order_total(
-                db_session, region=data.region, lines=lines, at=_instant(data.at), codes=data.codes
+            return await order_total(  # type: ignore[return-value]
+                db_session, region=data.region, lines=lines, at=_instant(data.at, source="body"), codes=data.codes
             )
         except LookupError as exc:
             raise NotFoundException(detail=f"No price book for region {data.region!r}.") from exc
@@ -130,16 +139,16 @@ class PricingController(Controller):
         self,
         state: State,
         db_session: AsyncSession,
-        region: Annotated[str, Parameter(max_length=16)],
+        region: RegionQuery,
         at: datetime | None = None,
-    ) -> dict[str, Any]:
+    ) -> Promotions:
         """Promotions live at `at` or scheduled after it."""
         region_of(state, region)
-        return {"promotions": await list_promotions(db_session, region=region, at=_instant(at))}
+        return {"promotions": await list_promotions(db_session, region=region, at=_instant(at))}  # type: ignore[return-value]
 
     @put("/admin/prices/{region:str}/{sku:str}", guards=[require_token])
     async def set_price(
-        self, state: State, db_session: AsyncSession, region: str, sku: str, data: PriceUpdate
+        self, state: State, db_session: AsyncSession, region: RegionPath, sku: SkuPath, data: PriceUpdate
     ) -> dict[str, Any]:
         currency = region_of(state, region).currency
         if not SKU.match(sku):
@@ -153,10 +162,15 @@ class PricingController(Controller):
             raise NotFoundException(detail=f"No price for {sku!r} in {region!r}.")
         return result
 
-    @post("/admin/promotions", guards=[require_token])
-    async def create_promotion(
-        self, state: State, db_session: AsyncSession, data: PromotionIn
-    ) -> Response[dict[str, Any]]:
+    @post(
+        "/admin/promotions",
+        guards=[require_token],
+        responses={
+            **problems(409),
+            200: ResponseSpec(Promotion, description="A retry: the original promotion.", generate_examples=False),
+        },
+    )
+    async def create_promotion(self, state: State, db_session: AsyncSession, data: PromotionIn) -> Response[Promotion]:
         """Create a promotion; a retry with the same slug and fields answers 200 with the original."""
         currency = region_of(state, data.region).currency
         value = _basis_points(data.value) if data.kind == "percent" else _amount(data.value, "value", currency)
@@ -164,7 +178,7 @@ class PricingController(Controller):
             raise invalid("code", "only order promotions take a code", source="body")
         if data.scope != "order" and not data.target:
             raise invalid("target", f"a {data.scope} promotion needs a target", source="body")
-        starts, ends = _instant(data.starts_at), _instant(data.ends_at)
+        starts, ends = _instant(data.starts_at, "starts_at", "body"), _instant(data.ends_at, "ends_at", "body")
         if ends <= starts:
             raise invalid("ends_at", "must be after starts_at", source="body")
         fields = {

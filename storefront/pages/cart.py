@@ -8,7 +8,8 @@ from typing import Any
 from litestar import Request, Response, get, post
 from litestar.response import Redirect
 
-from backends.common.validation import PROMO_CODE, SKU, bounded_int
+from backends.common.params import bounded_int
+from backends.common.validation import PROMO_CODE, SKU
 from cache.policy import PRIVATE_HEADERS
 from storefront.checkout_client import CheckoutClient, CheckoutProblem
 from storefront.pages.common import PageError, Shop, shop_for

@@ -15,7 +15,7 @@ from typing import Any
 from litestar import Request, Response, get, post
 from litestar.response import Redirect
 
-from backends.common.validation import bounded_int
+from backends.common.params import bounded_int
 from cache.policy import PRIVATE_HEADERS
 from storefront.checkout_client import CheckoutProblem
 from storefront.pages.cart import (

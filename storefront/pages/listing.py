@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Request, Response, get
 
 from backends.common.money import parse_amount
-from backends.common.validation import bounded_int
+from backends.common.params import bounded_int
 from cache import keys as k
 from storefront.loader import PageLoad, UpstreamError
 from storefront.pages.common import (

@@ -34,6 +34,16 @@ async def test_health(client: AsyncTestClient[Any]) -> None:
     assert response.json() == {"status": "ok", "service": "catalog"}
 
 
+async def test_head_wherever_get_and_405_says_what_is_allowed(client: AsyncTestClient[Any]) -> None:
+    for path in ("/healthz", "/categories", "/products?region=us"):
+        head = await client.head(path)
+        assert head.status_code == 200 and head.content == b"", path
+    refused = await client.delete("/categories")
+    assert refused.status_code == 405
+    assert set(refused.headers["allow"].replace(" ", "").split(",")) == {"GET", "HEAD", "OPTIONS"}
+    assert refused.headers["content-type"].startswith("application/problem+json")
+
+
 async def test_listing_pages_through_every_product_once(client: AsyncTestClient[Any]) -> None:
     seen: list[int] = []
     for page in (1, 2, 3):
