@@ -37,7 +37,9 @@ class ShopperSession:
         return hmac.new(secret.encode(), f"csrf:{self.session_id}".encode(), hashlib.sha256).hexdigest()
 
     def csrf_valid(self, secret: str, presented: str | None) -> bool:
-        return not self.is_new and bool(presented) and hmac.compare_digest(self.csrf(secret), str(presented))
+        presented = str(presented or "")
+        # compare_digest refuses non-ASCII text with a TypeError: such a token is simply not ours.
+        return not self.is_new and presented.isascii() and hmac.compare_digest(self.csrf(secret), presented)
 
 
 def session_of(request: Request[Any, Any, Any]) -> ShopperSession:
