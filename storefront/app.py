@@ -27,6 +27,7 @@ from storefront.pages.content import content_page, metrics, purge, regions, root
 from storefront.pages.health import healthz, livez
 from storefront.pages.listing import category, home, search
 from storefront.pages.product import product
+from storefront.pages.seo import favicon_ico, favicon_svg, region_sitemap, robots, sitemap, touch_icon
 from storefront.render import create_environment
 from storefront.settings import OriginSettings, Settings
 from storefront.shedding import RenderLimit
@@ -76,6 +77,12 @@ def create_app(settings: OriginSettings | None = None) -> Litestar:
             product,
             search,
             content_page,
+            robots,
+            sitemap,
+            region_sitemap,
+            favicon_svg,
+            favicon_ico,
+            touch_icon,
             image,
             upload,
             cart_fragment,

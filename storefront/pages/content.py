@@ -24,6 +24,7 @@ from storefront.pages.common import (
     stale,
     upstream_failure,
 )
+from storefront.pages.seo import head_links
 from storefront.render import page_response
 
 
@@ -52,7 +53,7 @@ async def content_page(request: Request[Any, Any, Any], region: str, lang: str, 
         raise upstream_failure(exc, "page") from None
     entry = results["page"]
     cms_keys(load, {"items": [entry], "next_change_at": entry.get("next_change_at")})
-    context = {**chrome_context(results, load, shop), "entry": entry}
+    context = {**chrome_context(results, load, shop), "head": head_links(request, shop), "entry": entry}
     return page_response(request.app.state.templates, "page.html", context, load, request.app.state.policy)
 
 
@@ -62,7 +63,7 @@ async def regions(request: Request[Any, Any, Any]) -> Response[str]:
     shop = shop_for(request, settings.default_region, settings.regions.get(settings.default_region).locales[0][:2])
     load = new_load(shop, "regions")
     load.keys.add(k.NAV)
-    context = {**chrome_context({}, load, shop), "regions": list(settings.regions)}
+    context = {**chrome_context({}, load, shop), "head": head_links(request, None), "regions": list(settings.regions)}
     return page_response(request.app.state.templates, "regions.html", context, load, request.app.state.policy)
 
 

@@ -23,6 +23,7 @@ from storefront.pages.common import (
     upstream_failure,
     upstreams,
 )
+from storefront.pages.seo import breadcrumbs_ld, category_path, head_links, image_url, organization_ld
 from storefront.render import page_response
 
 SORTS = {
@@ -120,9 +121,15 @@ async def home(request: Request[Any, Any, Any], region: str, lang: str) -> Respo
     )
     if results["categories"] is not None:
         load.keys.add(*(k.category(c["slug"]) for c in results["categories"]))
+    head = head_links(request, shop)
+    hero = next(iter(cms_keys(load, results["hero"])), None)
+    hero_image = hero and hero["fields"].get("image")
     context = {
         **chrome_context(results, load, shop),
-        "hero": next(iter(cms_keys(load, results["hero"])), None),
+        "head": head,
+        "ld": [organization_ld(head["site"], f"{head['site']}{shop.base}/")],
+        "hero": hero,
+        "og_image": image_url(head["site"], {"hash": hero["fields"]["image"], "width": 1600}) if hero_image else None,
         "promos": cms_keys(load, results["promos"]),
         "categories": results["categories"] or [],
         "featured": (results["featured"] or {}).get("items", []),
@@ -148,8 +155,15 @@ async def category(request: Request[Any, Any, Any], region: str, lang: str, slug
     except UpstreamError as exc:
         raise upstream_failure(exc, "category") from None
     node = _find_category(results["categories"] or [], slug)
+    head = head_links(request, shop)
+    trail = category_path(results["categories"] or [], slug) or [node or {"slug": slug, "name": slug}]
+    crumbs = [("Home", f"{head['site']}{shop.base}/")]
+    crumbs += [(c["name"], f"{head['site']}{shop.base}/c/{c['slug']}") for c in trail]
     context = {
         **chrome_context(results, load, shop),
+        "head": head,
+        "ld": [breadcrumbs_ld(crumbs)],
+        "trail": trail,
         "category": node or {"slug": slug, "name": slug.replace("-", " ").title(), "children": []},
         "listing": results["listing"],
         "promos": cms_keys(load, results["promos"]),
@@ -177,6 +191,7 @@ async def search(request: Request[Any, Any, Any], region: str, lang: str) -> Res
     listing = results.get("listing") or {"items": [], "total": 0, "page": 1, "facets": {}}
     context = {
         **chrome_context(results, load, shop),
+        "head": head_links(request, shop),
         "q": q,
         "listing": listing,
         **_listing_view(request, params | {"q": q}, listing),

@@ -21,6 +21,7 @@ from storefront.pages.common import (
     upstreams,
 )
 from storefront.pages.listing import attach_prices
+from storefront.pages.seo import breadcrumbs_ld, head_links, image_url, product_ld
 from storefront.render import page_response
 
 RELATED = 4
@@ -63,9 +64,16 @@ async def product(request: Request[Any, Any, Any], region: str, lang: str, slug:
         raise upstream_failure(exc, "product") from None
     item = results["product"]
     prices = [v["price"] for v in item["variants"] if v.get("price")]
+    head = head_links(request, shop)
+    crumbs = [("Home", f"{head['site']}{shop.base}/")]
+    crumbs += [(c["name"], f"{head['site']}{shop.base}/c/{c['slug']}") for c in item["category_path"]]
+    crumbs.append((item["title"], head["canonical"]))
     context = {
         **chrome_context(results, load, shop),
+        "head": head,
+        "ld": [product_ld(item, head["canonical"], head["site"]), breadcrumbs_ld(crumbs)],
         "product": item,
+        "og_image": image_url(head["site"], item["images"][0] if item["images"] else None),
         "price": min(prices, key=lambda p: p["final_minor"]) if prices else None,
         "related": results["related"] or [],
         "promos": cms_keys(load, results["promos"]),
