@@ -26,6 +26,7 @@ import httpx
 from loadtests.cluster import ROOT, TOKEN, Cluster
 
 PROFILES = {"1x": (1,), "10x": (10,), "step": (1, 2, 5, 10)}
+SHOP_PAGE = 100  # the catalog's largest page
 BROWSING = ("home", "category", "product", "search")
 WARMUP_SHARE = 0.3  # the start of each step is left out of its figures: caches and users settle first
 
@@ -69,6 +70,23 @@ class OriginSampler:
         return (inside[-1][column] - inside[0][column]) / (inside[-1][0] - inside[0][0])
 
 
+def fetch_shop(catalog_url: str, *, region: str = "us", transport: httpx.BaseTransport | None = None) -> dict[str, Any]:
+    """What shoppers can browse: every product's slug and SKUs (all pages of the catalog's listing, without
+    facets) and the leaf categories. The runner writes it to a file for locust (`STOREFRONT_LOADTEST_SHOP`),
+    so locust starts at once however big the shop; run by hand, locust calls this itself."""
+    products: list[dict[str, Any]] = []
+    with httpx.Client(base_url=catalog_url, timeout=30, transport=transport) as client:
+        for page in range(1, 10_001):
+            params = {"region": region, "page": page, "page_size": SHOP_PAGE, "facets": "false"}
+            body = client.get("/products", params=params).raise_for_status().json()
+            products += [{"slug": item["slug"], "skus": item["skus"]} for item in body["items"]]
+            if not body["items"] or page * SHOP_PAGE >= body["total"]:
+                break
+        tree = client.get("/categories").raise_for_status().json()["categories"]
+    leaves = [c["slug"] for top in tree for c in top.get("children", [])] or [t["slug"] for t in tree]
+    return {"products": products, "categories": leaves}
+
+
 def run(
     *,
     profile: str,
@@ -101,6 +119,8 @@ def run(
             edge.origin_url = origin
             edge.start()
         samples = output / "samples.csv"
+        shop = cluster.data_dir / "loadtest-shop.json"
+        shop.write_text(json.dumps(fetch_shop(cluster.backends["catalog"])))
         env = cluster.env(
             STOREFRONT_INVALIDATOR_URL=invalidator,
             STOREFRONT_LOADTEST_EDGES=json.dumps({e.region.code: e.url for e in edges}),
@@ -108,6 +128,7 @@ def run(
             STOREFRONT_LOADTEST_USERS=str(users),
             STOREFRONT_LOADTEST_STEP_SECONDS=str(step_seconds),
             STOREFRONT_LOADTEST_SAMPLES=str(samples),
+            STOREFRONT_LOADTEST_SHOP=str(shop),
             **common,
         )
         total_seconds = step_seconds * len(PROFILES[profile])

@@ -9,24 +9,32 @@ hand: `locust -f loadtests/locustfile.py --headless` with these environment vari
 - `STOREFRONT_LOADTEST_PROFILE`: `1x`, `10x` or `step` (1x, 2x, 5x then 10x); `STOREFRONT_LOADTEST_USERS`: shoppers
   at 1x; `STOREFRONT_LOADTEST_STEP_SECONDS`: how long each step (or the whole constant profile) lasts
 - `STOREFRONT_LOADTEST_SAMPLES`: a CSV file to write every request to (time, name, ms, ok, X-Cache)
+- `STOREFRONT_LOADTEST_SHOP`: a JSON file of what to browse, as `loadtest.fetch_shop` returns it (the runner writes
+  it); without it, locust pages through the catalog itself at start
 
-Request names are page kinds (`home`, `category`, `product`, `search`, `cart`, `checkout:*`, `editor:*`), so
+Shoppers browse the whole catalog, products picked with Zipf-skewed popularity, and one browsing page in ten
+arrives from a campaign link with random tracking parameters (`utm_*`, `gclid` or `fbclid`). Request names are
+page kinds (`home`, `category`, `product`, `search`, `cart`, `checkout:*`, `editor:*`), tracked or not, so
 locust's statistics read per page kind.
 """
 
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import os
 import random
 import re
+import string
 import time
-from typing import Any
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Generic, TypeVar
 
 from locust import FastHttpUser, LoadTestShape, between, constant, events, task
 
-from loadtests.loadtest import PROFILES
+from loadtests.loadtest import PROFILES, fetch_shop
 from storefront.settings import Settings
 
 SETTINGS = Settings.from_env()
@@ -35,6 +43,9 @@ PROFILE = os.environ.get("STOREFRONT_LOADTEST_PROFILE", "1x")
 USERS = int(os.environ.get("STOREFRONT_LOADTEST_USERS", "20"))
 STEP_SECONDS = float(os.environ.get("STOREFRONT_LOADTEST_STEP_SECONDS", "60"))
 SAMPLES = os.environ.get("STOREFRONT_LOADTEST_SAMPLES", "")
+SHOP = os.environ.get("STOREFRONT_LOADTEST_SHOP", "")
+TRACKED_SHARE = 0.1  # pages reached from a campaign link (ads, newsletters, social posts)
+UTM_SOURCES = ("google", "newsletter", "facebook", "instagram", "bing", "partner")
 SEARCHES = ("jacket", "boots", "wool", "lamp", "tent", "linen shirt", "backpack", "canvas")
 CARD = {"number": "4242424242424242", "exp_month": "12", "exp_year": "2099", "cvc": "123"}
 ADDRESSES = {
@@ -57,24 +68,56 @@ ADDRESSES = {
 }
 
 
-def _zipf(items: list[Any], skew: float = 1.1) -> Any:
-    """Popular things are asked for far more often than the long tail, as in a real shop."""
-    weights = [1 / (rank + 1) ** skew for rank in range(len(items))]
-    return random.choices(items, weights=weights)[0]
+T = TypeVar("T")
+
+
+class Zipf(Generic[T]):
+    """Popular things are asked for far more often than the long tail, as in a real shop: the item at rank r
+    (from 1) is picked with weight 1/r**skew. Weights are summed once, so a pick costs a bisection, not a pass
+    over a 10,000-product catalog."""
+
+    def __init__(self, items: Sequence[T], skew: float = 1.1) -> None:
+        self.items = list(items)
+        self._cumulative = list(itertools.accumulate(1 / (rank + 1) ** skew for rank in range(len(self.items))))
+
+    def pick(self) -> T:
+        return random.choices(self.items, cum_weights=self._cumulative)[0]
+
+
+def _token(length: int) -> str:
+    return "".join(random.choices(string.ascii_letters + string.digits + "-_", k=length))
+
+
+def tracking_query() -> str:
+    """Random campaign parameters as an ad, a newsletter or a social post appends them to a link."""
+    kind = random.choice(("utm", "gclid", "fbclid"))
+    if kind == "utm":
+        return f"utm_source={random.choice(UTM_SOURCES)}&utm_medium=cpc&utm_campaign={_token(10)}"
+    return f"{kind}={_token(random.randint(20, 60))}"
+
+
+def maybe_tracked(path: str, share: float = TRACKED_SHARE) -> str:
+    """The path, or (with probability `share`) the path with tracking parameters added to its query."""
+    if random.random() >= share:
+        return path
+    return f"{path}{'&' if '?' in path else '?'}{tracking_query()}"
+
+
+SEARCHES_BY_POPULARITY = Zipf(SEARCHES)
 
 
 @events.init.add_listener
 def setup(environment: Any, **_: Any) -> None:
-    """Read what there is to browse once from the catalog (not through the edge, not timed), and record
-    every request with its X-Cache, so the report can compute hit rates and percentiles per step."""
-    import httpx
-
-    items = httpx.get(f"{SETTINGS.catalog.url}/products", params={"region": "us", "page_size": 100}).json()["items"]
-    tree = httpx.get(f"{SETTINGS.catalog.url}/categories").json()["categories"]
-    environment.shop = {
-        "products": [{"slug": i["slug"], "skus": i["skus"]} for i in items],
-        "categories": [c["slug"] for top in tree for c in top.get("children", [])] or [t["slug"] for t in tree],
-    }
+    """Learn what there is to browse (from the runner's file, or once from the catalog: not through the edge,
+    not timed), and record every request with its X-Cache, so the report can compute hit rates and
+    percentiles per step."""
+    shop = json.loads(Path(SHOP).read_text()) if SHOP else fetch_shop(SETTINGS.catalog.url)
+    environment.shop = shop
+    # Popularity follows no catalog order (the oldest products are not the best sellers), but the same
+    # products are the popular ones in every run, so runs compare.
+    ranked = list(shop["products"])
+    random.Random(42).shuffle(ranked)
+    environment.popular = {"products": Zipf(ranked), "categories": Zipf(shop["categories"])}
     environment.samples = samples = []
 
     @environment.events.request.add_listener
@@ -107,6 +150,7 @@ class Shopper(FastHttpUser):
         self.base = f"{EDGES[self.region]}/{self.region}/{lang}"
 
     def _page(self, path: str, name: str, must_contain: str = "<h1") -> str:
+        # Same name with or without tracking parameters: the statistics stay grouped per page kind.
         with self.client.get(f"{self.base}{path}", name=name, catch_response=True) as response:
             if response.status_code != 200:
                 response.failure(f"HTTP {response.status_code}")
@@ -116,28 +160,28 @@ class Shopper(FastHttpUser):
 
     @task(2)
     def home(self) -> None:
-        self._page("/", "home")
+        self._page(maybe_tracked("/"), "home")
 
     @task(4)
     def category(self) -> None:
-        slug = _zipf(self.environment.shop["categories"])
+        slug = self.environment.popular["categories"].pick()
         query = random.choice(("", "?sort=price_asc", "?page=2", "?in_stock=true"))
-        self._page(f"/c/{slug}{query}", "category")
+        self._page(maybe_tracked(f"/c/{slug}{query}"), "category")
 
     @task(6)
     def product(self) -> None:
-        item = _zipf(self.environment.shop["products"])
-        self._page(f"/p/{item['slug']}", "product", must_contain='class="price"')
+        item = self.environment.popular["products"].pick()
+        self._page(maybe_tracked(f"/p/{item['slug']}"), "product", must_contain='class="price"')
 
     @task(1)
     def search(self) -> None:
-        self._page(f"/search?q={_zipf(list(SEARCHES))}", "search")
+        self._page(maybe_tracked(f"/search?q={SEARCHES_BY_POPULARITY.pick()}"), "search")
 
     @task(1)
     def add_to_cart(self) -> None:
         if random.random() > 0.1:  # about 1 in 140 shopper actions puts something in the cart
             return
-        item = _zipf(self.environment.shop["products"])
+        item = self.environment.popular["products"].pick()
         token = self.client.get(f"{EDGES[self.region]}/fragments/cart?region={self.region}", name="fragment").json()
         with self.client.post(
             f"{self.base}/cart",

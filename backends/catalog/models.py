@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, CheckConstraint, Connection, ForeignKey, Index, Integer, MetaData, String, Text, event
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from backends.common import OutboxEventMixin, UTCDateTime, utcnow
@@ -27,6 +27,13 @@ class Category(CatalogBase):
 
 class Product(CatalogBase):
     __tablename__ = "catalog_products"
+    __table_args__ = (
+        # The brand facet counts a category from this index alone, without reading each product's row.
+        Index("ix_catalog_products_category_brand", "category_id", "brand"),
+        # "Newest" pages and related products read these in order instead of sorting whole product rows.
+        Index("ix_catalog_products_category_created", "category_id", "created_at"),
+        Index("ix_catalog_products_created", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(120), unique=True)
@@ -51,7 +58,14 @@ class ProductAttribute(CatalogBase):
     """One row per attribute value, so facets and filters are plain indexed SQL on any database."""
 
     __tablename__ = "catalog_product_attributes"
-    __table_args__ = (Index("ix_catalog_attr_name_value", "name", "value"),)
+    __table_args__ = (
+        # Filters and facets reach attributes by product (the primary key). Without statistics SQLite's planner
+        # takes `name = ?` on this index for selective and walks every product with that attribute instead,
+        # so it is PostgreSQL's alone (whose planner knows better).
+        Index("ix_catalog_attr_name_value", "name", "value").ddl_if(dialect="postgresql"),
+        # WITHOUT ROWID (SQLite): a lookup by product finds the value in the primary key's b-tree itself.
+        {"sqlite_with_rowid": False},
+    )
 
     product_id: Mapped[int] = mapped_column(ForeignKey("catalog_products.id", ondelete="CASCADE"), primary_key=True)
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -60,9 +74,11 @@ class ProductAttribute(CatalogBase):
 
 class Variant(CatalogBase):
     __tablename__ = "catalog_variants"
+    # Stock per product goes product -> SKUs -> inventory; with the SKU in the index it never reads the row.
+    __table_args__ = (Index("ix_catalog_variants_product_sku", "product_id", "sku"),)
 
     sku: Mapped[str] = mapped_column(String(64), primary_key=True)
-    product_id: Mapped[int] = mapped_column(ForeignKey("catalog_products.id", ondelete="CASCADE"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("catalog_products.id", ondelete="CASCADE"))
     options: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     position: Mapped[int] = mapped_column(default=0)
     weight_grams: Mapped[int] = mapped_column(default=500)  # shipping weight, for checkout's rates
@@ -70,7 +86,13 @@ class Variant(CatalogBase):
 
 class Inventory(CatalogBase):
     __tablename__ = "catalog_inventory"
-    __table_args__ = (CheckConstraint("quantity >= 0", name="ck_catalog_inventory_nonnegative"),)
+    __table_args__ = (
+        CheckConstraint("quantity >= 0", name="ck_catalog_inventory_nonnegative"),
+        # Stock facets and filters look up (sku, region) for every SKU in scope: PostgreSQL can answer from this
+        # index alone (once vacuumed); on SQLite, WITHOUT ROWID keeps the quantity in the primary key's b-tree.
+        Index("ix_catalog_inventory_sku_region_quantity", "sku", "region", "quantity").ddl_if(dialect="postgresql"),
+        {"sqlite_with_rowid": False},
+    )
 
     sku: Mapped[str] = mapped_column(ForeignKey("catalog_variants.sku", ondelete="CASCADE"), primary_key=True)
     region: Mapped[str] = mapped_column(String(16), primary_key=True)
@@ -84,6 +106,9 @@ class PriceIndex(CatalogBase):
     """
 
     __tablename__ = "catalog_price_index"
+    # Facets and sorts look prices up by product. An index led by region would look selective to SQLite's
+    # planner (it has no statistics) and make it scan a whole region's prices instead: keep it out.
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     product_id: Mapped[int] = mapped_column(ForeignKey("catalog_products.id", ondelete="CASCADE"), primary_key=True)
     region: Mapped[str] = mapped_column(String(16), primary_key=True)
@@ -101,3 +126,11 @@ class FeedCursor(CatalogBase):
 
 class CatalogEvent(OutboxEventMixin, CatalogBase):
     __tablename__ = "catalog_outbox"
+
+
+@event.listens_for(CatalogBase.metadata, "after_create")
+def _create_missing_indexes(metadata: MetaData, connection: Connection, **_: object) -> None:
+    """create_all makes indexes only with new tables; add the ones a table created earlier lacks."""
+    for table in metadata.sorted_tables:
+        for index in table.indexes:
+            index.create(connection, checkfirst=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import sqlalchemy.dialects.postgresql  # noqa: F401 - registers its typed to_tsvector() before the index is built
 from sqlalchemy import DDL, Index, Select, Table, column, event, func, literal_column, select, table
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -48,7 +49,11 @@ def _pg_document() -> ColumnElement[object]:
     )
 
 
-Index("ix_catalog_products_fts", _pg_document(), postgresql_using="gin").ddl_if(dialect="postgresql")
+# An Index over expressions alone is bound to no table (the leading 'simple' literal has none), so it was
+# never created; appended to the table it is, and `models` adds it to databases made before.
+Product.__table__.append_constraint(
+    Index("ix_catalog_products_fts", _pg_document(), postgresql_using="gin").ddl_if(dialect="postgresql")
+)
 
 _fts: Table = table("catalog_products_fts", column("rowid"))
 

@@ -6,9 +6,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import Select, and_, delete, func, select
+from sqlalchemy import Select, and_, case, delete, func, literal, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
 from backends.catalog.models import (
@@ -53,6 +53,18 @@ class UnknownCategory(LookupError):
     pass
 
 
+_MAX_CATEGORY_DEPTH = 64  # a cycle in the tree must not make a product's path endless
+
+# Filters' own names for the tables they look into, so they never correlate with a facet query's FROM. Made
+# once: each aliased() builds proxies of every column, which cost more than a listing's SQL on PostgreSQL.
+_ATTR = aliased(ProductAttribute, name="attr_filter")
+_PRICE = aliased(PriceIndex, name="price_filter")
+_VARIANT = aliased(Variant, name="variant_filter")
+_STOCK = aliased(Inventory, name="stock_filter")
+_CHILD = aliased(Category, name="child")
+_PARENT = aliased(Category, name="parent")
+
+
 async def category_tree(session: AsyncSession) -> list[dict[str, Any]]:
     rows = (await session.scalars(select(Category).order_by(Category.position, Category.id))).all()
     nodes = {c.id: {"id": c.id, "slug": c.slug, "name": c.name, "children": []} for c in rows}
@@ -63,22 +75,25 @@ async def category_tree(session: AsyncSession) -> list[dict[str, Any]]:
 
 
 async def _category_with_descendants(session: AsyncSession, slug: str) -> list[int]:
-    rows = (await session.execute(select(Category.id, Category.slug, Category.parent_id))).all()
-    root = next((r.id for r in rows if r.slug == slug), None)
-    if root is None:
+    tree = select(Category.id).where(Category.slug == slug).cte("category_tree", recursive=True)
+    # UNION (not UNION ALL) drops rows already seen, so a cycle in the tree still ends.
+    tree = tree.union(select(_CHILD.id).where(_CHILD.parent_id == tree.c.id))
+    ids = sorted((await session.scalars(select(tree.c.id))).all())
+    if not ids:
         raise UnknownCategory(slug)
-    ids, frontier = {root}, [root]
-    while frontier:
-        children = [r.id for r in rows if r.parent_id in frontier and r.id not in ids]
-        ids.update(children)
-        frontier = children
-    return sorted(ids)
+    return ids
 
 
 def _conditions(
     query: ProductQuery, category_ids: list[int] | None, search_ids: Select[Any] | None, skip: str = ""
 ) -> list[ColumnElement[bool]]:
-    """WHERE clauses for a listing; `skip` leaves one facet's own filter out so its counts stay useful."""
+    """WHERE clauses on `Product` for a listing; `skip` leaves one facet's own filter out so its counts stay useful.
+
+    Per-product filters are correlated EXISTS on primary keys, so they cost a few lookups per product in
+    scope (a category, a search) rather than a pass over the whole catalog per query. Subqueries use their
+    own aliases and correlate only `Product`, so the clauses also fit facet queries that join these tables
+    (two attribute filters reuse one alias, each in its own subquery's scope).
+    """
     where: list[ColumnElement[bool]] = []
     if query.ids:
         where.append(Product.id.in_(query.ids))
@@ -91,26 +106,28 @@ def _conditions(
     for name, values in query.attributes.items():
         if skip != f"attr:{name}":
             where.append(
-                Product.id.in_(
-                    select(ProductAttribute.product_id).where(
-                        ProductAttribute.name == name, ProductAttribute.value.in_(values)
-                    )
-                )
+                select(literal(1))
+                .where(_ATTR.product_id == Product.id, _ATTR.name == name, _ATTR.value.in_(values))
+                .correlate(Product)
+                .exists()
             )
     if (query.min_price is not None or query.max_price is not None) and skip != "price":
-        price = select(PriceIndex.product_id).where(PriceIndex.region == query.region)
+        bounds = [_PRICE.product_id == Product.id, _PRICE.region == query.region]
         if query.min_price is not None:
-            price = price.where(PriceIndex.amount_minor >= query.min_price)
+            bounds.append(_PRICE.amount_minor >= query.min_price)
         if query.max_price is not None:
-            price = price.where(PriceIndex.amount_minor <= query.max_price)
-        where.append(Product.id.in_(price))
+            bounds.append(_PRICE.amount_minor <= query.max_price)
+        where.append(select(literal(1)).where(*bounds).correlate(Product).exists())
     if query.in_stock is not None and skip != "availability":
         stocked = (
-            select(Variant.product_id)
-            .join(Inventory, Inventory.sku == Variant.sku)
-            .where(Inventory.region == query.region, Inventory.quantity > 0)
+            select(literal(1))
+            .select_from(_VARIANT)
+            .join(_STOCK, _STOCK.sku == _VARIANT.sku)
+            .where(_VARIANT.product_id == Product.id, _STOCK.region == query.region, _STOCK.quantity > 0)
+            .correlate(Product)
+            .exists()
         )
-        where.append(Product.id.in_(stocked) if query.in_stock else Product.id.not_in(stocked))
+        where.append(stocked if query.in_stock else ~stocked)
     return where
 
 
@@ -128,6 +145,12 @@ async def list_products(
     session: AsyncSession, query: ProductQuery, *, low_threshold: int, with_facets: bool = True
 ) -> dict[str, Any]:
     dialect = session.bind.dialect.name
+    if dialect == "postgresql" and ((await session.connection()).dialect.server_version_info or ()) >= (12,):
+        # asyncpg prepares every statement, and after five runs PostgreSQL may reuse one generic plan for it,
+        # made blind to the region and category: for facets that is a hash over the whole catalog and twice
+        # the time. Planning each listing's statements for their own parameters costs far less. LOCAL: only
+        # this read's transaction.
+        await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     category_ids = await _category_with_descendants(session, query.category) if query.category else None
     words = tokens(query.q) if query.q else []
     matches = ranked_matches(dialect, words).subquery() if words else None
@@ -138,17 +161,21 @@ async def list_products(
     where = _conditions(query, category_ids, search_ids)
     total = await session.scalar(select(func.count()).select_from(Product).where(*where))
 
-    stmt = select(Product).where(*where)
-    price = None
-    if query.sort in ("price_asc", "price_desc"):
+    # The page is ordered and cut on ids alone (from indexes, where one fits), then only its rows are read:
+    # sorting whole product rows (descriptions, images) of a large category costs far more.
+    stmt = select(Product.id).where(*where)
+    if query.sort == "relevance" and matches is not None:
+        # Joining the matches already keeps only them; matching a second time through `IN` would make
+        # PostgreSQL rebuild every match's tsvector twice.
+        stmt = select(Product.id).where(*_conditions(query, category_ids, None))
+        stmt = stmt.join(matches, matches.c.product_id == Product.id).order_by(matches.c.rank.desc(), Product.id)
+    elif query.sort in ("price_asc", "price_desc"):
         price = (
             select(PriceIndex.product_id, PriceIndex.amount_minor).where(PriceIndex.region == query.region).subquery()
         )
         stmt = stmt.outerjoin(price, price.c.product_id == Product.id)
         order = price.c.amount_minor.asc() if query.sort == "price_asc" else price.c.amount_minor.desc()
         stmt = stmt.order_by(order.nulls_last(), Product.id)
-    elif query.sort == "relevance" and matches is not None:
-        stmt = stmt.join(matches, matches.c.product_id == Product.id).order_by(matches.c.rank.desc(), Product.id)
     elif query.sort == "newest":
         stmt = stmt.order_by(Product.created_at.desc(), Product.id.desc())
     elif query.sort == "title":
@@ -156,21 +183,21 @@ async def list_products(
     else:
         stmt = stmt.order_by(Product.id)
     stmt = stmt.offset((query.page - 1) * query.page_size).limit(query.page_size)
-    products = (await session.scalars(stmt.options(selectinload(Product.category)))).all()
-
-    ids = [p.id for p in products]
-    stock = await stock_by_product(session, ids, query.region)
-    prices = dict(
-        (
-            await session.execute(
-                select(PriceIndex.product_id, PriceIndex.amount_minor).where(
-                    PriceIndex.region == query.region, PriceIndex.product_id.in_(ids)
-                )
-            )
-        ).all()
+    ids = list((await session.scalars(stmt)).all())
+    # Each statement is a round trip (through a thread, on SQLite): the page's rows come with their category
+    # and price hint in one, their SKUs and stock in another.
+    rows = await session.execute(
+        select(Product, PriceIndex.amount_minor)
+        .outerjoin(PriceIndex, and_(PriceIndex.product_id == Product.id, PriceIndex.region == query.region))
+        .where(Product.id.in_(ids))
+        .options(joinedload(Product.category, innerjoin=True))
     )
-    skus = await _skus_by_product(session, ids)
-    items = [_summary(p, stock.get(p.id, 0), prices.get(p.id), skus.get(p.id, []), low_threshold) for p in products]
+    by_id = {p.id: (p, price) for p, price in rows.all()}
+    skus, stock = await _skus_and_stock(session, ids, query.region)
+    items = [
+        _summary(p, stock.get(p.id, 0), price, skus.get(p.id, []), low_threshold)
+        for p, price in (by_id[i] for i in ids if i in by_id)
+    ]
     facets = await _facets(session, query, category_ids, search_ids, low_threshold) if with_facets else {}
     return {
         "items": items,
@@ -181,14 +208,22 @@ async def list_products(
     }
 
 
-async def _skus_by_product(session: AsyncSession, ids: list[int]) -> dict[int, list[str]]:
+async def _skus_and_stock(
+    session: AsyncSession, ids: list[int], region: str
+) -> tuple[dict[int, list[str]], dict[int, int]]:
+    """Each product's SKUs in their order, and its total stock in `region` (as `stock_by_product` counts it)."""
     rows = await session.execute(
-        select(Variant.product_id, Variant.sku).where(Variant.product_id.in_(ids)).order_by(Variant.position)
+        select(Variant.product_id, Variant.sku, Inventory.quantity)
+        .outerjoin(Inventory, and_(Inventory.sku == Variant.sku, Inventory.region == region))
+        .where(Variant.product_id.in_(ids))
+        .order_by(Variant.position)
     )
-    out: dict[int, list[str]] = {}
-    for pid, sku in rows.all():
-        out.setdefault(pid, []).append(sku)
-    return out
+    skus: dict[int, list[str]] = {}
+    stock: dict[int, int] = {}
+    for pid, sku, quantity in rows.all():
+        skus.setdefault(pid, []).append(sku)
+        stock[pid] = stock.get(pid, 0) + (quantity or 0)
+    return skus, stock
 
 
 def _summary(p: Product, quantity: int, price_hint: int | None, skus: list[str], low_threshold: int) -> dict[str, Any]:
@@ -203,6 +238,7 @@ def _summary(p: Product, quantity: int, price_hint: int | None, skus: list[str],
         "availability": availability(quantity, low_threshold),
         "price_hint_minor": price_hint,
         "version": p.version,
+        "updated_at": p.updated_at.isoformat(),  # sitemaps' <lastmod>
     }
 
 
@@ -213,19 +249,26 @@ async def _facets(
     search_ids: Select[Any] | None,
     low_threshold: int,
 ) -> dict[str, Any]:
-    def scoped(skip: str) -> Select[Any]:
-        return select(Product.id).where(*_conditions(query, category_ids, search_ids, skip=skip))
+    """Facet counts over the products in scope, each aggregated by the database in one query.
+
+    Each query filters the rows it counts directly (joined to `Product` when anything is filtered) rather
+    than through `IN (SELECT id ...)`, and stock is summed and bucketed in SQL, so nothing scales with the
+    catalog and no list of ids comes back to Python.
+    """
+
+    def scoped(stmt: Select[Any], product_id: ColumnElement[int], skip: str) -> Select[Any]:
+        where = _conditions(query, category_ids, search_ids, skip=skip)
+        return stmt.join(Product, Product.id == product_id).where(*where) if where else stmt
 
     brands = await session.execute(
         select(Product.brand, func.count())
-        .where(Product.id.in_(scoped("brand")))
+        .where(*_conditions(query, category_ids, search_ids, skip="brand"))
         .group_by(Product.brand)
         .order_by(func.count().desc(), Product.brand)
     )
     attr_rows = (
         await session.execute(
-            select(ProductAttribute.name, ProductAttribute.value, func.count())
-            .where(ProductAttribute.product_id.in_(scoped("")))
+            scoped(select(ProductAttribute.name, ProductAttribute.value, func.count()), ProductAttribute.product_id, "")
             .group_by(ProductAttribute.name, ProductAttribute.value)
             .order_by(ProductAttribute.name, func.count().desc(), ProductAttribute.value)
         )
@@ -236,29 +279,58 @@ async def _facets(
     # Counts for a selected attribute ignore its own filter, so the shopper can widen the choice.
     for name in query.attributes:
         rows = await session.execute(
-            select(ProductAttribute.value, func.count())
-            .where(ProductAttribute.name == name, ProductAttribute.product_id.in_(scoped(f"attr:{name}")))
+            scoped(select(ProductAttribute.value, func.count()), ProductAttribute.product_id, f"attr:{name}")
+            .where(ProductAttribute.name == name)
             .group_by(ProductAttribute.value)
             .order_by(func.count().desc(), ProductAttribute.value)
         )
         attributes[name] = [{"value": v, "count": c} for v, c in rows.all()]
     low, high = (
         await session.execute(
-            select(func.min(PriceIndex.amount_minor), func.max(PriceIndex.amount_minor)).where(
-                PriceIndex.region == query.region, PriceIndex.product_id.in_(scoped("price"))
-            )
+            scoped(
+                select(func.min(PriceIndex.amount_minor), func.max(PriceIndex.amount_minor)),
+                PriceIndex.product_id,
+                "price",
+            ).where(PriceIndex.region == query.region)
         )
     ).one()
-    stock = await stock_by_product(session, (await session.scalars(scoped("availability"))).all(), query.region)
-    counts = {"in_stock": 0, "low_stock": 0, "sold_out": 0}
-    for quantity in stock.values():
-        counts[availability(quantity, low_threshold)] += 1
     return {
         "brand": [{"value": b, "count": c} for b, c in brands.all()],
         "attributes": attributes,
         "price": {"min_minor": low, "max_minor": high},
-        "availability": counts,
+        "availability": await _availability_counts(
+            session, _conditions(query, category_ids, search_ids, skip="availability"), query.region, low_threshold
+        ),
     }
+
+
+async def _availability_counts(
+    session: AsyncSession, where: list[ColumnElement[bool]], region: str, low_threshold: int
+) -> dict[str, int]:
+    """How many products with variants in scope are in stock, low or sold out (as `availability` says)."""
+    per_product = select(
+        Variant.product_id, func.coalesce(func.sum(Inventory.quantity), 0).label("quantity")
+    ).select_from(Variant)
+    if where:
+        per_product = per_product.join(Product, Product.id == Variant.product_id).where(*where)
+    per_product = per_product.outerjoin(
+        Inventory, and_(Inventory.sku == Variant.sku, Inventory.region == region)
+    ).group_by(Variant.product_id)
+    quantity = per_product.subquery().c.quantity
+
+    def count_where(condition: ColumnElement[bool]) -> ColumnElement[int]:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    sold_out, low_stock, in_stock = (
+        await session.execute(
+            select(
+                count_where(quantity <= 0),
+                count_where(and_(quantity > 0, quantity <= low_threshold)),
+                count_where(and_(quantity > 0, quantity > low_threshold)),
+            )
+        )
+    ).one()
+    return {"in_stock": int(in_stock), "low_stock": int(low_stock), "sold_out": int(sold_out)}
 
 
 async def get_product(
@@ -269,20 +341,23 @@ async def get_product(
     product_id: int | None = None,
     slug: str | None = None,
 ) -> dict[str, Any] | None:
-    stmt = select(Product).options(selectinload(Product.category), selectinload(Product.variants))
+    stmt = select(Product).options(joinedload(Product.category, innerjoin=True))
     stmt = stmt.where(Product.id == product_id) if product_id is not None else stmt.where(Product.slug == slug)
     product = await session.scalar(stmt)
     if product is None:
         return None
-    stock = dict(
-        (
-            await session.execute(
-                select(Inventory.sku, Inventory.quantity).where(
-                    Inventory.region == region, Inventory.sku.in_([v.sku for v in product.variants])
-                )
-            )
-        ).all()
+    # The variants (in the relationship's order) come with their stock here in one round trip.
+    rows = await session.execute(
+        select(Variant, Inventory.quantity)
+        .outerjoin(Inventory, and_(Inventory.sku == Variant.sku, Inventory.region == region))
+        .where(Variant.product_id == product.id)
+        .order_by(Variant.position)
     )
+    variants: list[Variant] = []
+    stock: dict[str, int] = {}
+    for variant, quantity in rows.all():
+        variants.append(variant)
+        stock[variant.sku] = quantity or 0
     total = sum(stock.values())
     path = await _category_path(session, product.category_id)
     return {
@@ -304,7 +379,7 @@ async def get_product(
                 "stock": stock.get(v.sku, 0),
                 "availability": availability(stock.get(v.sku, 0), low_threshold),
             }
-            for v in product.variants
+            for v in variants
         ],
     }
 
@@ -326,25 +401,27 @@ async def related_products(
             .where(*where)
             .order_by(Product.created_at.desc(), Product.id.desc())
             .limit(limit)
-            .options(selectinload(Product.category))
+            .options(joinedload(Product.category, innerjoin=True))
         )
     ).all()
-    ids = [p.id for p in products]
-    stock = await stock_by_product(session, ids, region)
-    skus = await _skus_by_product(session, ids)
+    skus, stock = await _skus_and_stock(session, [p.id for p in products], region)
     return [_summary(p, stock.get(p.id, 0), None, skus.get(p.id, []), low_threshold) for p in products]
 
 
 async def _category_path(session: AsyncSession, category_id: int) -> list[dict[str, str]]:
-    rows = {
-        r.id: r
-        for r in (await session.execute(select(Category.id, Category.slug, Category.name, Category.parent_id))).all()
-    }
-    path, current = [], rows.get(category_id)
-    while current is not None:
-        path.append({"slug": current.slug, "name": current.name})
-        current = rows.get(current.parent_id) if current.parent_id else None
-    return list(reversed(path))
+    """The category and its ancestors, root first: only those rows, however big the tree."""
+    up = (
+        select(Category.slug, Category.name, Category.parent_id, literal(0).label("depth"))
+        .where(Category.id == category_id)
+        .cte("category_path", recursive=True)
+    )
+    up = up.union_all(
+        select(_PARENT.slug, _PARENT.name, _PARENT.parent_id, up.c.depth + 1).where(
+            _PARENT.id == up.c.parent_id, up.c.depth < _MAX_CATEGORY_DEPTH
+        )
+    )
+    rows = (await session.execute(select(up.c.slug, up.c.name).order_by(up.c.depth.desc()))).all()
+    return [{"slug": slug, "name": name} for slug, name in rows]
 
 
 async def update_product(session: AsyncSession, product_id: int, changes: dict[str, Any]) -> dict[str, Any] | None:

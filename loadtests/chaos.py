@@ -1,0 +1,323 @@
+"""The chaos benchmark: shoppers at 10x through the edges of a large shop while the origin is hit by a burst
+of cache-busting traffic and the catalog hangs; then the purge race under the same load.
+
+    python -m loadtests.chaos [--quick] [--products 10000] [--users 600]
+
+Timeline (full run): locust ramps up and warms the edges, a calm "before" window, a 10 s burst of uncached
+product pages with random tracking parameters straight at the origin, a 20 s SIGSTOP of the catalog, an
+"after" window, and finally 100 price changes timed until no edge shows the old price. Everything binds to
+127.0.0.1 and is stopped at the end; locust and every loop are bounded in time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from loadtests.cluster import ROOT, TOKEN, Cluster
+from loadtests.loadtest import OriginSampler, _load, _pct, _wait
+
+PRIVATE = ("fragment", "add", "cart", "checkout", "order")
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    warm: float
+    before: float
+    burst: float
+    gap: float
+    hang: float
+    after: float
+    price_changes: int
+
+    @classmethod
+    def for_run(cls, quick: bool) -> Timeline:
+        if quick:
+            return cls(warm=8, before=5, burst=3, gap=1, hang=5, after=8, price_changes=5)
+        return cls(warm=40, before=20, burst=10, gap=5, hang=20, after=30, price_changes=100)
+
+
+@dataclass
+class Probe:
+    """Asks the origin directly for a product page (never cached there) a few times a second."""
+
+    origin: str
+    slugs: list[str]
+    rows: list[tuple[float, int, float]] = field(default_factory=list)  # time, status, ms
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def _run(self) -> None:
+        rng = random.Random(7)
+        with httpx.Client(timeout=10) as client:
+            while not self._stop.is_set():
+                started = time.perf_counter()
+                try:
+                    status = client.get(f"{self.origin}/us/en/p/{rng.choice(self.slugs)}").status_code
+                except httpx.HTTPError:
+                    status = 0
+                self.rows.append((time.time(), status, (time.perf_counter() - started) * 1000))
+                self._stop.wait(0.2)
+
+    def __enter__(self) -> Probe:
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=15)
+
+
+async def _burst(origin: str, slugs: list[str], seconds: float, clients: int = 200) -> dict[str, int]:
+    """Cache-busting traffic at the origin: random product pages with random tracking parameters."""
+    outcomes: dict[str, int] = {}
+    deadline = time.monotonic() + seconds
+    rng = random.Random(11)
+
+    async def shopper(client: httpx.AsyncClient) -> None:
+        while time.monotonic() < deadline:
+            url = f"{origin}/us/en/p/{rng.choice(slugs)}?utm_source=mail&utm_id={rng.randrange(1 << 30)}"
+            try:
+                status = str((await client.get(url)).status_code)
+            except httpx.HTTPError as exc:
+                status = type(exc).__name__
+            outcomes[status] = outcomes.get(status, 0) + 1
+
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+        await asyncio.gather(*(shopper(client) for _ in range(clients)))
+    return outcomes
+
+
+@contextmanager
+def _stopped(process: subprocess.Popen[bytes]) -> Iterator[None]:
+    process.send_signal(signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        process.send_signal(signal.SIGCONT)
+
+
+def _price_race(edge: str, pricing: str, product: dict[str, Any], changes: int) -> list[float]:
+    """Change one SKU's price `changes` times while 8 clients read its page through the edge; for each change,
+    the time from the price write returning until the last response that still showed the old price."""
+    sku, page = product["skus"][0], f"{edge}/us/en/p/{product['slug']}"
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    state: dict[str, Any] = {"old": None, "new": None, "written": None, "last_old": 0.0, "new_seen": 0}
+    stop = threading.Event()
+
+    def reader() -> None:
+        with httpx.Client(timeout=10) as client:
+            while not stop.wait(0.005):
+                old, new, written = state["old"], state["new"], state["written"]
+                body = client.get(page).text
+                now = time.monotonic()
+                if written is None or old is None:
+                    continue
+                if old in body:
+                    state["last_old"] = max(state["last_old"], now)
+                elif new in body:
+                    state["new_seen"] += 1
+
+    readers = [threading.Thread(target=reader, daemon=True) for _ in range(8)]
+    for thread in readers:
+        thread.start()
+    windows: list[float] = []
+    try:
+        with httpx.Client(timeout=10, headers=auth) as client:
+            for number in range(changes):
+                old, new = f"$1.{number % 90 + 1:02d}", f"$1.{number % 90 + 2:02d}"
+                client.put(f"{pricing}/admin/prices/us/{sku}", json={"list": old[1:]}).raise_for_status()
+                _wait_for(lambda marker=old: marker in httpx.get(page, timeout=10).text, 15, f"{old} at the edge")
+                state.update(old=old, new=new, written=None, last_old=0.0, new_seen=0)
+                client.put(f"{pricing}/admin/prices/us/{sku}", json={"list": new[1:]}).raise_for_status()
+                state["written"] = written = time.monotonic()
+                _wait_for(lambda: state["new_seen"] >= 16, 15, f"{new} at the edge")
+                time.sleep(1.5)  # keep reading: a stale copy stored late would show up in this window
+                windows.append(max(0.0, state["last_old"] - written) * 1000)
+    finally:
+        stop.set()
+        for thread in readers:
+            thread.join(timeout=15)
+    return windows
+
+
+def _wait_for(check: Any, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+def run(*, quick: bool, products: int, users: int, output: Path) -> list[str]:
+    """Run the whole scenario on a cluster of its own; returns the BENCHMARKS.md section."""
+    plan = Timeline.for_run(quick)
+    output.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="storefront-chaos-") as tmp:
+        cluster = Cluster(data_dir=Path(tmp))
+        edges = []
+        try:
+            seeded = time.monotonic()
+            subprocess.run(  # noqa: S603 - our own interpreter and module
+                [sys.executable, "-m", "storefront", "seed", "--products", str(products)],
+                env=cluster.env(),
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+            seed_seconds = time.monotonic() - seeded
+            cluster.start_backends()
+            edges, common = cluster.edges()
+            origin = cluster.origin(STOREFRONT_PAGE_CACHE="off", STOREFRONT_CMS_CACHE_TTL="0", **common)
+            invalidator = cluster.invalidator(STOREFRONT_ORIGIN_URL=origin, **common)
+            for edge in edges:
+                edge.origin_url = origin
+                edge.start()
+            catalog = cluster.backends["catalog"]
+            listing = httpx.get(f"{catalog}/products", params={"region": "us", "page_size": 100}, timeout=30).json()
+            slugs = [item["slug"] for item in listing["items"]]
+            samples = output / "samples.csv"
+            total = plan.warm + plan.before + plan.burst + plan.gap + plan.hang + plan.after + 600
+            env = cluster.env(
+                STOREFRONT_INVALIDATOR_URL=invalidator,
+                STOREFRONT_LOADTEST_EDGES=json.dumps({e.region.code: e.url for e in edges}),
+                STOREFRONT_LOADTEST_PROFILE="1x",
+                STOREFRONT_LOADTEST_USERS=str(users),
+                STOREFRONT_LOADTEST_STEP_SECONDS=str(total),
+                STOREFRONT_LOADTEST_SAMPLES=str(samples),
+                **common,
+            )
+            command = [
+                sys.executable, "-m", "locust", "-f", str(ROOT / "loadtests" / "locustfile.py"), "--headless",
+                "--host", edges[0].url, "--stop-timeout", "5", "--only-summary",
+            ]  # fmt: skip
+            marks: dict[str, float] = {}
+            with (
+                OriginSampler(origin, invalidator) as sampler,
+                Probe(origin, slugs) as probe,
+                (output / "locust.log").open("wb") as log,
+            ):
+                locust = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+                time.sleep(plan.warm)
+                marks["before"] = time.time()
+                time.sleep(plan.before)
+                marks["burst"] = time.time()
+                burst = asyncio.run(_burst(origin, slugs, plan.burst))
+                marks["burst_end"] = time.time()
+                time.sleep(plan.gap)
+                marks["hang"] = time.time()
+                with _stopped(cluster.processes[catalog]):
+                    time.sleep(plan.hang)
+                marks["resumed"] = time.time()
+                time.sleep(plan.after)
+                marks["after_end"] = time.time()
+                product = listing["items"][0]
+                race = _price_race(edges[0].url, cluster.backends["pricing"], product, plan.price_changes)
+                locust.send_signal(signal.SIGINT)
+                _wait(locust, deadline=time.monotonic() + 60)
+            return _section(plan, products, users, seed_seconds, marks, burst, race, sampler, probe, samples)
+        finally:
+            for edge in edges:
+                edge.stop()
+            cluster.close()
+
+
+def _section(
+    plan: Timeline,
+    products: int,
+    users: int,
+    seed_seconds: float,
+    marks: dict[str, float],
+    burst: dict[str, int],
+    race: list[float],
+    sampler: OriginSampler,
+    probe: Probe,
+    samples: Path,
+) -> list[str]:
+    rows = _load(samples) if samples.exists() else []
+    windows = {
+        "before": (marks["before"], marks["burst"]),
+        "burst": (marks["burst"], marks["burst_end"]),
+        "catalog hung": (marks["hang"], marks["resumed"]),
+        "after": (marks["resumed"], marks["after_end"]),
+    }
+    table = []
+    for label, (start, end) in windows.items():
+        inside = [r for r in rows if start <= r[0] < end]
+        browsing = [r for r in inside if not r[1].startswith(PRIVATE)]
+        stale = sum(r[4] == "STALE" for r in browsing)
+        probes = [p for p in probe.rows if start <= p[0] < end]
+        cells = [
+            label,
+            f"{len(inside) / max(end - start, 1e-9):.0f}",
+            f"{_pct([r[2] for r in browsing], 0.95):.0f} ms",
+            f"{sum(not r[3] for r in browsing)} of {len(browsing)}",
+            f"{stale}",
+            f"{sampler.rate(start, end, 1):.0f}",
+            f"{_pct([p[2] for p in probes], 0.95):.0f} ms",
+            f"{sum(p[1] == 200 for p in probes)}/{len(probes)}",
+        ]
+        table.append(f"| {' | '.join(cells)} |")
+    recovered = next((p[0] for p in probe.rows if p[0] >= marks["resumed"] and p[1] == 200), None)
+    recovery = f"{recovered - marks['resumed']:.1f} s" if recovered else "not within the run"
+    race_line = (
+        f"median {_pct(race, 0.5):.0f} ms, **p99 {_pct(race, 0.99):.0f} ms**, max {max(race):.0f} ms over "
+        f"{len(race)} changes"
+        if race
+        else "no changes measured"
+    )
+    failures = sum(not r[3] for r in rows)
+    return [
+        "## Chaos: 10x through the edges, a cache-busting burst, a hung catalog",
+        "",
+        f"A {products}-product shop (seeded in {seed_seconds:.0f} s); {users} locust shoppers through the three "
+        "regions' Varnish edges (Zipf popularity over the whole catalog, 10% of page requests with random tracking "
+        f"parameters), origin page cache off. After {plan.warm:.0f} s of warm-up: {plan.before:.0f} s calm, a "
+        f"{plan.burst:.0f} s burst of 200 clients requesting random product pages with random tracking parameters "
+        f"straight at the origin, then the catalog SIGSTOPped for {plan.hang:.0f} s, then {plan.after:.0f} s after. "
+        "A probe asks the origin directly for a product page five times a second.",
+        "",
+        "| window | shopper req/s at the edges | shopper p95 (pages) | shopper errors (pages) | stale copies "
+        "served by the edges | origin req/s | origin probe p95 | probe 200s |",
+        "|---|---|---|---|---|---|---|---|",
+        *table,
+        "",
+        f"- Burst at the origin: {', '.join(f'{count} x {status}' for status, count in sorted(burst.items()))} "
+        "(503s are the quick refusals of load shedding, with `Retry-After`).",
+        f"- Time to recover after the catalog resumed (first 200 from the origin probe): {recovery}.",
+        f"- Shopper requests in the whole run: {len(rows)}, failed: {failures} (pages never cached at an edge fail "
+        "while the catalog hangs: a product page needs the catalog).",
+        f"- Purge race under the same load (a US price changed, 8 readers on its page through the US edge): time "
+        f"from the price write to the last response showing the old price: {race_line}.",
+        "",
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes and short windows")
+    parser.add_argument("--products", type=int, default=10_000)
+    parser.add_argument("--users", type=int, default=600, help="shoppers (600 = 10x the load test's 1x of 60)")
+    parser.add_argument("--output", type=Path, default=ROOT / "loadtest-report" / "chaos")
+    args = parser.parse_args(argv)
+    print("\n".join(run(quick=args.quick, products=args.products, users=args.users, output=args.output)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
