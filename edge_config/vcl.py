@@ -65,6 +65,12 @@ sub vcl_recv {{
         unset req.http.X-Edge-Waited;
         unset req.http.X-Edge-Miss;
         unset req.http.X-Edge-Stale-Degraded;
+        # Read here, once: after vcl_recv Varnish rewrites Accept-Encoding to gzip or nothing (http_gzip_support),
+        # so a restarted request could no longer tell. Brotli goes to every browser that takes it.
+        unset req.http.X-Edge-Encoding;
+        if (req.http.Accept-Encoding ~ "(^|[ ,])br([ ,;]|$)") {{
+            set req.http.X-Edge-Encoding = "br";
+        }}
         call edge_normalise;
     }}
     if (req.method == "PURGE") {{
@@ -82,6 +88,9 @@ sub vcl_recv {{
             }}
             return (synth(200, "Purged " + req.http.n-gone));
         }}
+        if (req.restarts == 0) {{
+            set req.http.X-Edge-Encoding = "br";  # the brotli copy first; vcl_purge restarts for the others
+        }}
         return (purge);
     }}
     if ({internal_test}) {{
@@ -93,7 +102,8 @@ sub vcl_recv {{
     if ({private_test}) {{
         return (pass);
     }}
-    # One spelling of Accept-Encoding, so variants don't multiply (Varnish stores gzip and gunzips as needed).
+    # One spelling of Accept-Encoding for Varnish's own gzip handling (it gunzips for clients without gzip);
+    # brotli copies are told apart by X-Edge-Encoding, set on the first pass.
     if (req.http.Accept-Encoding ~ "gzip") {{
         set req.http.Accept-Encoding = "gzip";
     }} else {{
@@ -142,6 +152,21 @@ sub vcl_miss {{
     set req.http.X-Edge-Miss = "1";
 }}
 
+sub vcl_hash {{
+    # Brotli copies live under their own hash: Varnish's gzip support would otherwise hand them to
+    # clients that asked for gzip. The built-in vcl_hash adds the URL and host after this.
+    if (req.http.X-Edge-Encoding) {{
+        hash_data(req.http.X-Edge-Encoding);
+    }}
+}}
+
+sub vcl_purge {{
+    if (req.http.X-Edge-Encoding == "br") {{
+        unset req.http.X-Edge-Encoding;
+        return (restart);
+    }}
+}}
+
 sub vcl_backend_fetch {{
     if (bereq.is_bgfetch && (bereq.http.X-Edge-Failed || bereq.http.X-Edge-Waited)) {{
         # A stale copy served because a fetch failed a moment ago: asking the origin again at once would only
@@ -151,6 +176,11 @@ sub vcl_backend_fetch {{
     if (bereq.http.X-Edge-Stale-Degraded) {{
         var.set("stale_degraded", "1");
     }}
+    if (bereq.http.X-Edge-Encoding == "br") {{
+        # Varnish asks every backend for gzip (http_gzip_support); this copy is the brotli one.
+        set bereq.http.Accept-Encoding = "br";
+    }}
+    unset bereq.http.X-Edge-Encoding;
     unset bereq.http.X-Edge-Grace;
     unset bereq.http.X-Edge-Failed;
     unset bereq.http.X-Edge-Waited;

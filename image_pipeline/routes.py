@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from email.utils import formatdate
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -18,7 +19,8 @@ from image_pipeline.variants import FORMATS, LADDER, BadImage
 from image_pipeline.workers import ImagesBusy, WorkerDied
 
 _FILE = re.compile(r"^(\d{2,4})\.(avif|webp|jpg)$")
-IMMUTABLE = "public, max-age=31536000, immutable"
+# s-maxage too: edges cache by it (Varnish takes no TTL from max-age alone once s-maxage rules its VCL).
+IMMUTABLE = "public, max-age=31536000, s-maxage=31536000, immutable"
 _RETRY = {"Retry-After": "5", "Cache-Control": "no-store"}
 
 
@@ -49,7 +51,13 @@ async def image(request: Request[Any, Any, Any], digest: str, name: str) -> Resp
         content_disposition_type="inline",
         media_type=FORMATS[fmt],
         etag=None,
-        headers={"Cache-Control": IMMUTABLE, "ETag": f'"{digest[:32]}-{width}-{fmt}"'},
+        headers={
+            "Cache-Control": IMMUTABLE,
+            "ETag": f'"{digest[:32]}-{width}-{fmt}"',
+            # The original's time, not the variant file's: a variant made for this very request would
+            # otherwise claim a Last-Modified after the response's own Date.
+            "last-modified": formatdate(store.stored_at(digest), usegmt=True),
+        },
     )
 
 

@@ -96,6 +96,10 @@ class ImageStore:
         self._meta[digest] = record
         return record
 
+    def stored_at(self, digest: str) -> float:
+        """When the original was stored (its sidecar's mtime): earlier than any request for its variants."""
+        return (self.originals / f"{digest}.json").stat().st_mtime
+
     def _original(self, digest: str) -> tuple[ImageRecord, Path]:
         record = self.record(digest)
         if record is None:

@@ -260,7 +260,7 @@ def _section(
     for label, (start, end) in windows.items():
         inside = [r for r in rows if start <= r[0] < end]
         browsing = [r for r in inside if not r[1].startswith(PRIVATE)]
-        stale = sum(r[4] == "STALE" for r in browsing)
+        stale = sum(r[4].startswith("STALE") for r in browsing)
         probes = [p for p in probe.rows if start <= p[0] < end]
         cells = [
             label,

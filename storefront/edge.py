@@ -19,6 +19,7 @@ from litestar.utils.scope.state import ScopeState
 from cache.canonical import canonical_path, canonical_query
 from cache.page_cache import CachedPage, Outcome, PageCache
 from cache.policy import DEGRADED_HEADER
+from storefront.pages.common import MACHINE_PATHS
 from storefront.shedding import Overloaded, RenderLimit
 
 _COMPRESSIBLE = (b"text/", b"application/json", b"application/problem+json", b"image/svg+xml")
@@ -26,6 +27,7 @@ _MIN_COMPRESS = 512
 _HOP_HEADERS = {b"content-length", b"content-encoding", b"etag", b"vary"}
 _CACHEABLE_STATUS = {200, 301, 302, 308}
 _DEGRADED = DEGRADED_HEADER.lower().encode()
+_EDGE_ONLY = {b"surrogate-key", b"xkey", b"cache-tag", b"surrogate-control", _DEGRADED}
 # Image builds wait on the image workers, which bound and shed their own queue: no render slot is held.
 _OWN_QUEUE = ("/img/", "/admin/images")
 _NOT_TRAFFIC = ("/healthz", "/livez", "/internal/")  # probes and metrics polls are not load
@@ -89,6 +91,10 @@ def _accepted(scope: Scope) -> set[str]:
     return set()
 
 
+def _has(scope: Scope, name: bytes) -> bool:
+    return any(key == name for key, _ in scope["headers"])
+
+
 def _if_none_match(scope: Scope) -> list[str]:
     for name, value in scope["headers"]:
         if name == b"if-none-match":
@@ -101,6 +107,10 @@ async def send_page(scope: Scope, send: Send, page: CachedPage, outcome: Outcome
     encoding = next((e for e in ("br", "gzip") if e in accepted), None)
     etag = f'"{page.etag}-{encoding}"' if encoding else f'"{page.etag}"'
     headers = list(page.headers)
+    if outcome != "PASS" and not _has(scope, b"surrogate-capability"):
+        # The page cache is the edge here: like Varnish, it keeps the surrogate headers to itself (4 KB of
+        # keys on a listing). A real surrogate in front says so with Surrogate-Capability and gets them.
+        headers = [(k, v) for k, v in headers if k not in _EDGE_ONLY]
     headers.append((b"etag", etag.encode()))
     if page.compressible:
         headers.append((b"vary", b"Accept-Encoding"))
@@ -217,8 +227,12 @@ async def _send_redirect(send: Send, path: str, query: str, state: Any) -> None:
 async def _send_overloaded(scope: Scope, send: Send, state: Any) -> None:
     """The quick refusal: no template, no upstream, nothing stored; `Retry-After` tells clients when."""
     state.counters["shed"] += 1
-    if scope["path"].startswith(("/admin/", "/checkout/quote")):
-        body = b'{"title":"Busy","status":503,"detail":"The shop is very busy. Please retry in a second."}'
+    path = scope["path"]
+    if path.startswith(MACHINE_PATHS) or path.endswith("/checkout/quote"):  # what storefront/openapi.py documents
+        body = (
+            b'{"type":"about:blank","title":"Busy","status":503,'
+            b'"detail":"The shop is very busy. Please retry in a second."}'
+        )
         content_type = b"application/problem+json"
     else:
         body = _OVERLOADED_PAGE

@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +106,32 @@ def test_a_page_is_a_miss_then_a_hit(edge_stack: EdgeStack) -> None:
     first, second = edge_stack.page("us", "/us/en/"), edge_stack.page("us", "/us/en/")
     assert (first.headers["x-cache"], second.headers["x-cache"]) == ("MISS", "HIT")
     assert "xkey" not in second.headers and second.headers["x-edge-region"] == "us"
+
+
+def test_brotli_and_images_come_from_the_edge(edge_stack: EdgeStack) -> None:
+    """Brotli reaches browsers through the edge, cached per encoding; image variants are edge hits; HEAD works."""
+    edge = edge_stack.edges["us"].url
+    page = "/us/en/c/boots"
+    by_encoding = {}
+    for accept, expected in (("gzip, deflate, br, zstd", "br"), ("gzip, deflate", "gzip"), ("br;q=1.0", "br")):
+        first = httpx.get(f"{edge}{page}", headers={"Accept-Encoding": accept}, timeout=10)
+        again = httpx.get(f"{edge}{page}", headers={"Accept-Encoding": accept}, timeout=10)
+        assert first.headers["content-encoding"] == again.headers["content-encoding"] == expected, accept
+        assert again.headers["x-cache"] == "HIT" and "<h1" in again.text  # httpx decoded it: it is real brotli
+        by_encoding[expected] = again.text
+    assert by_encoding["br"] == by_encoding["gzip"]
+    plain = httpx.get(f"{edge}{page}", headers={"Accept-Encoding": "identity"}, timeout=10)
+    assert "content-encoding" not in plain.headers and plain.text == by_encoding["br"]
+
+    image = product(edge_stack, "boots")["image"]
+    variant = f"{edge}/img/{image['hash']}/320.webp"
+    first, again = httpx.get(variant, timeout=10), httpx.get(variant, timeout=10)
+    assert first.status_code == again.status_code == 200 and again.headers["x-cache"] == "HIT"
+    assert "immutable" in again.headers["cache-control"]
+    assert parsedate_to_datetime(first.headers["last-modified"]) <= parsedate_to_datetime(first.headers["date"])
+    for url in (variant, f"{edge}{page}"):
+        head = httpx.head(url, timeout=10)
+        assert head.status_code == 200 and head.content == b"", url
 
 
 def test_an_eu_price_change_refreshes_eu_only(edge_stack: EdgeStack) -> None:

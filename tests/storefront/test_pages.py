@@ -18,8 +18,13 @@ CONTRACT_CC = "public, max-age=0, s-maxage=60, stale-while-revalidate=30, stale-
 ADMIN = {"Authorization": "Bearer e2e-admin"}
 
 
+# What a CDN in front of the origin says: it wants the surrogate headers (the embedded edge strips them otherwise).
+SURROGATE = {"Surrogate-Capability": 'edge="Surrogate/1.0"'}
+
+
 def get(stack: Stack, path: str, **kwargs: Any) -> httpx.Response:
-    return httpx.get(f"{stack.url('origin')}{path}", timeout=10, follow_redirects=False, **kwargs)
+    headers = {**SURROGATE, **kwargs.pop("headers", {})}
+    return httpx.get(f"{stack.url('origin')}{path}", timeout=10, follow_redirects=False, headers=headers, **kwargs)
 
 
 def products(stack: Stack, region: str = "us", **params: Any) -> list[dict[str, Any]]:
@@ -221,7 +226,7 @@ def test_images_are_immutable_variants_and_refuse_everything_else(stack: Stack) 
     src = re.search(r'src="(/img/[0-9a-f]{64}/\d+\.jpg)"', html).group(1)  # type: ignore[union-attr]
     image = get(stack, src)
     assert image.status_code == 200 and image.headers["content-type"] == "image/jpeg"
-    assert image.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert image.headers["cache-control"] == "public, max-age=31536000, s-maxage=31536000, immutable"
     digest = src.split("/")[2]
     for bad in (
         f"/img/{digest}/333.jpg",
@@ -283,3 +288,14 @@ def test_machine_endpoints_answer_errors_as_problem_details(stack: Stack) -> Non
     quote = httpx.post(f"{stack.url('origin')}/us/en/checkout/quote", content=b"{not json", timeout=10)
     assert 400 <= quote.status_code < 500
     assert quote.headers["content-type"].startswith("application/problem+json")
+
+
+def test_the_embedded_edge_keeps_surrogate_headers_from_shoppers(stack: Stack) -> None:
+    """With no CDN in front, the origin page cache is the edge: like Varnish, it strips what only edges read."""
+    get(stack, "/us/en/")  # cached now
+    shopper = httpx.get(f"{stack.url('origin')}/us/en/", timeout=10)
+    assert shopper.status_code == 200 and shopper.headers["x-cache"] in {"HIT", "STALE"}
+    for name in ("surrogate-key", "xkey", "cache-tag", "surrogate-control", "storefront-degraded"):
+        assert name not in shopper.headers, name
+    assert shopper.headers["cache-control"].startswith("public, max-age=0, s-maxage=")
+    assert "page:home" in get(stack, "/us/en/").headers["surrogate-key"].split()
