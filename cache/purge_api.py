@@ -32,6 +32,42 @@ class PurgeAccepted(msgspec.Struct):
     receipt: str  # the path of the receipt: when each region's edges acknowledged
 
 
+class EdgeCheck(msgspec.Struct):
+    """With `check=`: whether what the edge serves now was fetched after it acknowledged the purge."""
+
+    confirmed: bool
+    reason: str | None = None  # why nothing was fetched (not acknowledged, no URL, a transport error)
+    status: int | None = None
+    age: int | None = None
+    etag: str | None = None
+    x_cache: str | None = None
+
+
+class EdgeDelivery(msgspec.Struct):
+    edge: str
+    acknowledged_at: str | None
+    removed: int | None  # objects the edge dropped, when it says
+    attempts: int
+    last_error: str | None
+    check: EdgeCheck | None = None
+
+
+class RegionReceipt(msgspec.Struct):
+    acknowledged_at: str | None  # when the last of its edges acknowledged; None until all have
+    edges: list[EdgeDelivery]
+
+
+class PurgeReceipt(msgspec.Struct):
+    id: str
+    keys: list[str]
+    urls: list[str]
+    soft: bool
+    source: str
+    created_at: str
+    complete: bool
+    regions: dict[str, RegionReceipt]
+
+
 class Accepted(msgspec.Struct):
     accepted: bool
 
@@ -168,7 +204,7 @@ class PurgeController(Controller):
         state: State,
         purge_id: str,
         check: Annotated[str | None, Parameter(max_length=500, pattern=URL_PATH)] = None,
-    ) -> dict[str, Any]:
+    ) -> PurgeReceipt:
         """When each region's edges acknowledged the purge, and how many objects they dropped.
 
         With `check=/some/path`, each acknowledged edge is asked for that page and the receipt says whether
@@ -180,4 +216,4 @@ class PurgeController(Controller):
             raise NotFoundException(detail=f"No purge {purge_id!r}.")
         if check:
             await _check_edges(state, found, check)
-        return found
+        return found  # type: ignore[return-value]  # encoded as is; PurgeReceipt documents it

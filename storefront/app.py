@@ -20,6 +20,7 @@ from image_pipeline import ImageStore, ImageWorkers
 from image_pipeline.routes import image, upload
 from storefront.checkout_client import CheckoutClient
 from storefront.edge import PageEdgeMiddleware
+from storefront.openapi import finish_origin_openapi, origin_openapi_config, pages_out_of_schema
 from storefront.pages.cart import add_to_cart, cart_fragment, cart_page, update_cart
 from storefront.pages.checkout import checkout_page, checkout_quote, checkout_step, confirmation
 from storefront.pages.common import ERROR_HANDLERS
@@ -64,7 +65,7 @@ def create_app(settings: OriginSettings | None = None) -> Litestar:
     workers = ImageWorkers(settings.image_workers, settings.image_job_memory_mb)  # decodes run there, not here
     images = ImageStore(settings.images_dir, settings.image_encoding, workers)
     templates = create_environment(settings.templates_dir, images)
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             root,
             healthz,
@@ -105,11 +106,13 @@ def create_app(settings: OriginSettings | None = None) -> Litestar:
             }
         ),
         middleware=[DefineMiddleware(PageEdgeMiddleware)],
-        on_app_init=[head_for_every_get],
+        on_app_init=[head_for_every_get, pages_out_of_schema],
         exception_handlers=ERROR_HANDLERS,
         request_max_body_size=64 * 1024,
-        openapi_config=None,
+        openapi_config=origin_openapi_config(),
     )
+    finish_origin_openapi(app, settings.regions)  # machine endpoints only: pages are HTML, not an API
+    return app
 
 
 def _upstream_clients(settings: OriginSettings) -> dict[str, UpstreamClient]:

@@ -7,6 +7,7 @@ from litestar import Litestar
 from backends.catalog import search as _search  # noqa: F401 - registers the full-text DDL on the metadata
 from backends.catalog.controllers import CatalogController
 from backends.catalog.models import CatalogBase, CatalogEvent
+from backends.catalog.schemas import OUTBOX_PAYLOADS
 from backends.catalog.stock_feed import follow_checkout_stock
 from backends.common import create_service_app
 from storefront.settings import CatalogSettings, Settings
@@ -18,6 +19,7 @@ def create_app(settings: CatalogSettings | None = None) -> Litestar:
         settings=settings,
         metadata=CatalogBase.metadata,
         outbox_model=CatalogEvent,
+        outbox_payloads=OUTBOX_PAYLOADS,
         route_handlers=[CatalogController],
         background=[follow_checkout_stock],
     )

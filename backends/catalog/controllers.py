@@ -12,7 +12,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backends.catalog.schemas import CategoryTree, ProductDetail, ProductPage, RelatedProducts
+from backends.catalog.schemas import CategoryTree, ProductDetail, ProductPage, ProductWrite, RelatedProducts, Variants
 from backends.catalog.search import MAX_QUERY_CHARS
 from backends.catalog.service import (
     ProductQuery,
@@ -168,12 +168,12 @@ class CatalogController(Controller):
         self,
         db_session: AsyncSession,
         skus: Annotated[str, Parameter(max_length=MAX_IDS * 65, pattern=r"^[A-Za-z0-9_.,-]+$")],
-    ) -> dict[str, Any]:
+    ) -> Variants:
         """Many SKUs in one call, with their product, options, image and shipping weight (for checkout)."""
         wanted = list(dict.fromkeys(s for s in skus.split(",") if s))
         if not wanted or len(wanted) > MAX_IDS or not all(SKU.match(s) for s in wanted):
             raise invalid("skus", f"1 to {MAX_IDS} comma-separated SKUs")
-        return {"items": await variants_by_sku(db_session, wanted)}
+        return {"items": await variants_by_sku(db_session, wanted)}  # type: ignore[return-value]
 
     @get("/products/{ref:str}")
     async def product(
@@ -226,11 +226,12 @@ class CatalogController(Controller):
         return {"items": items}  # type: ignore[return-value]
 
     @patch("/admin/products/{product_id:int}", guards=[require_token])
-    async def update(self, db_session: AsyncSession, product_id: IdPath, data: ProductUpdate) -> dict[str, Any]:
+    async def update(self, db_session: AsyncSession, product_id: IdPath, data: ProductUpdate) -> ProductWrite:
+        """Change a product's text or attributes; its version goes up and a `product.updated` event is written."""
         changes = {f: getattr(data, f) for f in data.__struct_fields__ if getattr(data, f) is not None}
         if not changes:
             raise invalid("body", "name at least one field to change", source="body")
         result = await update_product(db_session, product_id, changes)
         if result is None:
             raise NotFoundException(detail=f"No product {product_id}.")
-        return result
+        return result  # type: ignore[return-value]  # encoded as is; ProductWrite documents it

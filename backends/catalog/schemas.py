@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 import msgspec
 
 Availability = Literal["in_stock", "low_stock", "sold_out"]
+
+
+class ImageRef(msgspec.Struct):
+    """An original in the origin's image store; `/img/{hash}/{width}.{avif,webp,jpg}` serves its variants."""
+
+    hash: str
+    width: int
+    height: int
+    alt: str = ""
 
 
 class Category(msgspec.Struct):
@@ -26,11 +35,12 @@ class ProductSummary(msgspec.Struct):
     title: str
     brand: str
     category: str
-    image: dict[str, Any] | None
+    image: ImageRef | None
     skus: list[str]
     availability: Availability
     price_hint_minor: int | None
     version: int
+    updated_at: str  # for sitemaps' <lastmod>
 
 
 class FacetValue(msgspec.Struct):
@@ -87,7 +97,7 @@ class ProductDetail(msgspec.Struct):
     category: str
     category_path: list[CategoryRef]
     attributes: dict[str, str]
-    images: list[dict[str, Any]]
+    images: list[ImageRef]
     version: int
     availability: Availability
     variants: list[VariantStock]
@@ -95,3 +105,56 @@ class ProductDetail(msgspec.Struct):
 
 class RelatedProducts(msgspec.Struct):
     items: list[ProductSummary]
+
+
+class ProductWrite(msgspec.Struct):
+    """An admin edit's outcome: `changed` names the fields that differed (none: no new version, no event)."""
+
+    id: int
+    version: int
+    changed: list[str]
+
+
+class Variant(msgspec.Struct):
+    """What checkout needs to show and ship a SKU."""
+
+    sku: str
+    product_id: int
+    slug: str
+    title: str
+    brand: str
+    options: dict[str, str]
+    weight_grams: int
+    image: ImageRef | None
+
+
+class Variants(msgspec.Struct):
+    items: list[Variant]
+
+
+class ProductUpdated(msgspec.Struct):
+    product_id: int
+    slug: str
+    category: str
+    fields: list[str]
+    version: int
+
+
+class DisplayedStockChanged(msgspec.Struct):
+    """The catalog's copy of a SKU's stock moved; `visible_change` when its shown availability did."""
+
+    sku: str
+    product_id: int
+    region: str
+    quantity_before: int
+    quantity: int
+    state_before: Availability
+    state_after: Availability
+    visible_change: bool
+
+
+# The outbox's event types and their payloads, as `/admin/outbox` documents them.
+OUTBOX_PAYLOADS: dict[str, type[msgspec.Struct]] = {
+    "product.updated": ProductUpdated,
+    "inventory.changed": DisplayedStockChanged,
+}

@@ -18,6 +18,7 @@ from backends.checkout.models import CheckoutBase, CheckoutEvent
 from backends.checkout.orders import Orders
 from backends.checkout.payments import TestPaymentProvider
 from backends.checkout.rules import load_rules
+from backends.checkout.schemas import OUTBOX_PAYLOADS
 from backends.checkout.upstreams import Upstreams, UpstreamUnavailable
 from backends.common import create_service_app, utcnow
 from storefront.settings import CheckoutSettings, Settings
@@ -49,6 +50,7 @@ def create_app(
         settings=settings,
         metadata=CheckoutBase.metadata,
         outbox_model=CheckoutEvent,
+        outbox_payloads=OUTBOX_PAYLOADS,
         route_handlers=[CheckoutController],
         resources=[services],
         background=[sweep],

@@ -19,7 +19,7 @@ from backends.checkout.carts import CartError, CartInvalid, check_address
 from backends.checkout.models import Stock
 from backends.checkout.orders import order_view, request_fingerprint
 from backends.checkout.payments import Card, luhn_valid
-from backends.checkout.schemas import CartView, CheckoutStarted
+from backends.checkout.schemas import CartView, CheckoutStarted, Funnel, OrderProblem, OrderView, StockLevel, StockWrite
 from backends.checkout.upstreams import UpstreamUnavailable
 from backends.common import invalid, require_token, utcnow
 from backends.common.openapi import problems
@@ -131,8 +131,14 @@ def upstream_error(_: Request[Any, Any, Any], exc: UpstreamUnavailable) -> Respo
 CART_ERRORS = problems(404, 409, 410, 422, 503)
 ORDER_RESPONSES = {
     **problems(402, 404, 409, 410, 422, 502, 503),
-    200: ResponseSpec(dict[str, Any], description="The cart was already ordered: that order.", generate_examples=False),
-    202: ResponseSpec(dict[str, Any], description="Payment is being confirmed.", generate_examples=False),
+    200: ResponseSpec(OrderView, description="The cart was already ordered: that order.", generate_examples=False),
+    202: ResponseSpec(OrderView, description="Payment is being confirmed.", generate_examples=False),
+    **{
+        status: ResponseSpec(
+            OrderProblem, media_type="application/problem+json", description=text, generate_examples=False
+        )
+        for status, text in ((402, "The card was declined."), (502, "The payment provider failed."))
+    },
 }
 
 
@@ -211,7 +217,7 @@ class CheckoutController(Controller):
         idempotency_key: Annotated[
             str, HeaderParameter(name="Idempotency-Key", min_length=1, max_length=255, pattern=r"^[ -~]+$")
         ],
-    ) -> Response[dict[str, Any]]:
+    ) -> Response[OrderView]:
         """Place the cart's order and charge the card, exactly once per Idempotency-Key and per cart."""
         card = data.card.card()
         body = {
@@ -227,26 +233,27 @@ class CheckoutController(Controller):
         )
         headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
         media = "application/problem+json" if outcome.status >= 400 else "application/json"
-        return Response(outcome.body, status_code=outcome.status, headers=headers, media_type=media)
+        return Response(outcome.body, status_code=outcome.status, headers=headers, media_type=media)  # type: ignore[arg-type]
 
     @get("/orders/{order_id:str}")
     async def order(
         self, state: State, order_id: str, cart_id: Annotated[str, Parameter(max_length=64, pattern=r"^[!-~]*$")]
-    ) -> dict[str, Any]:
+    ) -> OrderView:
         """An order, to whoever holds the cart token it was placed from."""
         found = await state.orders.get(order_id[:36])
         if found is None or found.cart_id != cart_id:
             raise NotFoundException(detail="No such order.")
-        return order_view(found)
+        return order_view(found)  # type: ignore[return-value]  # encoded as is; OrderView documents it
 
     @put("/admin/stock/{region:str}/{sku:str}", guards=[require_token])
-    async def set_stock(self, state: State, region: RegionPath, sku: SkuPath, data: StockIn) -> dict[str, Any]:
+    async def set_stock(self, state: State, region: RegionPath, sku: SkuPath, data: StockIn) -> StockWrite:
+        """Set sellable stock on hand (a count or a restock); refused below what live reservations hold."""
         region_of(state, region)
         if not SKU.match(sku):
             raise invalid("sku", "not a SKU", source="path")
         try:
             async with state.db.write() as session:
-                return {
+                return {  # type: ignore[return-value]  # encoded as is; StockWrite documents it
                     "region": region,
                     "sku": sku,
                     **await stock.set_on_hand(session, region=region, sku=sku, on_hand=data.on_hand),
@@ -255,14 +262,12 @@ class CheckoutController(Controller):
             raise CartInvalid("on_hand", f"Cannot go below reserved stock: {exc}.") from exc
 
     @get("/admin/stock/{region:str}/{sku:str}", guards=[require_token])
-    async def get_stock(
-        self, state: State, db_session: AsyncSession, region: RegionPath, sku: SkuPath
-    ) -> dict[str, Any]:
+    async def get_stock(self, state: State, db_session: AsyncSession, region: RegionPath, sku: SkuPath) -> StockLevel:
         region_of(state, region)
         row = await db_session.get(Stock, (region, sku[:64]))
         if row is None:
             raise NotFoundException(detail=f"No stock record for {sku!r} in {region!r}.")
-        return {"region": region, "sku": row.sku, "on_hand": row.on_hand, "reserved": row.reserved}
+        return StockLevel(region=region, sku=row.sku, on_hand=row.on_hand, reserved=row.reserved)
 
     @get("/admin/funnel", guards=[require_token])
     async def funnel(
@@ -271,9 +276,10 @@ class CheckoutController(Controller):
         db_session: AsyncSession,
         region: Annotated[str | None, Parameter(max_length=16, pattern=REGION_CODE)] = None,
         hours: Annotated[float | None, Parameter(gt=0, le=24 * 366)] = None,
-    ) -> dict[str, Any]:
+    ) -> Funnel:
         """Carts reaching each checkout step, and the conversion from one step to the next."""
         if region:
             region_of(state, region)
         since = utcnow() - timedelta(hours=hours) if hours else None
-        return {"region": region, "steps": await funnel.conversion(db_session, region=region, since=since)}
+        steps = await funnel.conversion(db_session, region=region, since=since)
+        return {"region": region, "steps": steps}  # type: ignore[return-value]  # encoded as is; Funnel documents it

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 import msgspec
 
@@ -22,6 +22,15 @@ class CartPromotion(msgspec.Struct):
     applied: list[AppliedPromotion]
 
 
+class ImageRef(msgspec.Struct):
+    """A product image as the catalog sends it; the origin serves `/img/{hash}/{width}.{avif,webp,jpg}`."""
+
+    hash: str
+    width: int
+    height: int
+    alt: str = ""
+
+
 class Destinations(msgspec.Struct):
     countries: list[str]
     states: list[str]
@@ -37,8 +46,8 @@ class CartLine(msgspec.Struct):
     tax: Money
     product_id: int
     slug: str
-    options: dict[str, Any]
-    image: dict[str, Any] | None
+    options: dict[str, str]
+    image: ImageRef | None
 
 
 class ShippingOption(msgspec.Struct):
@@ -93,3 +102,85 @@ class CartView(msgspec.Struct):
 
 class CheckoutStarted(CartView):
     reserved_until: str
+
+
+class OrderView(msgspec.Struct):
+    """An order: its status, where it ships, and the priced lines, shipping, tax and totals it was placed at."""
+
+    id: str
+    number: str
+    status: Literal["pending_payment", "placed", "declined", "failed"]
+    region: str
+    email: str
+    address: dict[str, str]
+    card_last4: str
+    failure: str | None
+    created_at: str
+    currency: str
+    lines: list[CartLine]
+    subtotal: Money
+    discount: Money
+    shipping: Shipping
+    tax: Tax
+    total: Money
+    detail: str | None = None  # only while the payment is being confirmed (202)
+
+
+class OrderProblem(msgspec.Struct):
+    """A declined (402) or failed (502) payment: problem details plus the order, whose stock was released."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    order: OrderView
+
+
+class StockLevel(msgspec.Struct):
+    region: str
+    sku: str
+    on_hand: int
+    reserved: int
+
+
+class StockWrite(StockLevel):
+    changed: bool  # false when on hand was already that (no event)
+
+
+class FunnelStep(msgspec.Struct):
+    step: Literal["cart", "checkout", "contact", "address", "shipping", "payment", "placed"]
+    carts: int
+    from_previous: float | None  # share of the previous step's carts; None when it had none
+    from_start: float | None
+
+
+class Funnel(msgspec.Struct):
+    region: str | None
+    steps: list[FunnelStep]
+
+
+class StockChanged(msgspec.Struct):
+    sku: str
+    region: str
+    on_hand: int
+    reason: Literal["count", "order"]
+    order_id: str | None = None  # with reason "order"
+
+
+class LineQuantity(msgspec.Struct):
+    sku: str
+    quantity: int
+
+
+class OrderPlaced(msgspec.Struct):
+    order_id: str
+    region: str
+    total: Money
+    lines: list[LineQuantity]
+
+
+# The outbox's event types and their payloads, as `/admin/outbox` documents them.
+OUTBOX_PAYLOADS: dict[str, type[msgspec.Struct]] = {
+    "inventory.changed": StockChanged,
+    "order.placed": OrderPlaced,
+}

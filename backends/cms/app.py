@@ -11,6 +11,7 @@ from litestar import Litestar
 from backends.cms.controllers import DeliveryController, EditorController, PreviewController
 from backends.cms.models import CmsBase, CmsEvent
 from backends.cms.scheduler import run_scheduler
+from backends.cms.schemas import OUTBOX_PAYLOADS
 from backends.common import create_service_app
 from storefront.settings import CmsSettings, Settings
 
@@ -28,6 +29,7 @@ def create_app(settings: CmsSettings | None = None) -> Litestar:
         settings=settings,
         metadata=CmsBase.metadata,
         outbox_model=CmsEvent,
+        outbox_payloads=OUTBOX_PAYLOADS,
         route_handlers=[DeliveryController, PreviewController, EditorController],
         resources=[http_client],
         background=[run_scheduler],

@@ -2,29 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Union
 
 import msgspec
 
-from backends.cms.content_types import EntryType
+from backends.cms.content_types import SCHEMAS, EntryType
 
 
-class DeliveredEntry(msgspec.Struct):
+class DeliveredBase(msgspec.Struct, tag_field="type"):
+    """A published (or, previewing, draft) entry in one locale; its `type` says what `fields` holds."""
+
     id: int
-    type: EntryType
     key: str
     version: int
     locale: str
-    fields: dict[str, Any]
     published_at: str | None
 
 
-class Delivery(msgspec.Struct):
-    items: list[DeliveredEntry]
-    next_change_at: str | None
-
-
-class OneEntry(DeliveredEntry):
+class OneEntryBase(DeliveredBase):
     next_change_at: str | None
 
 
@@ -33,11 +28,10 @@ class VersionInfo(msgspec.Struct):
     created_at: str
 
 
-class EditorEntry(msgspec.Struct):
+class EditorBase(msgspec.Struct, tag_field="type"):
     """An entry as editors see it; `version` and `fields` are its latest draft's, `versions` only on reads."""
 
     id: int
-    type: EntryType
     key: str
     latest_version: int
     published_version: int | None
@@ -45,5 +39,49 @@ class EditorEntry(msgspec.Struct):
     scheduled_version: int | None
     scheduled_at: str | None
     version: int | None = None
-    fields: dict[str, dict[str, Any]] | None = None
     versions: list[VersionInfo] | None = None
+
+
+def _by_type(base: type[msgspec.Struct], label: str, fields: Any) -> Any:
+    """One subclass of `base` per content type, tagged by `type`, whose `fields` are that type's struct
+    (`fields(struct)` gives the annotation): a client gets `Hero` fields for a hero, never a guess."""
+    variants = tuple(
+        msgspec.defstruct(
+            f"{struct.__name__}{label}",
+            [("fields", *fields(struct))],
+            bases=(base,),
+            tag=entry_type,
+            module=__name__,
+        )
+        for entry_type, struct in SCHEMAS.items()
+    )
+    return Union[variants]  # noqa: UP007  # a union built from a tuple has no `|` spelling
+
+
+# The content types' structs forbid unknown fields, and every stored field is written (defaults included).
+DeliveredEntry = _by_type(DeliveredBase, "Entry", lambda struct: (struct,))
+OneEntry = _by_type(OneEntryBase, "OneEntry", lambda struct: (struct,))
+EditorEntry = _by_type(EditorBase, "EditorEntry", lambda struct: (dict[str, struct] | None, None))  # by locale
+
+
+class Delivery(msgspec.Struct):
+    items: list[DeliveredEntry]  # type: ignore[valid-type]
+    next_change_at: str | None
+
+
+class ContentUnpublished(msgspec.Struct):
+    entry_id: int
+    type: EntryType
+    key: str
+
+
+class ContentPublished(ContentUnpublished):
+    version: int
+    locales: list[str]
+
+
+# The outbox's event types and their payloads, as `/admin/outbox` documents them.
+OUTBOX_PAYLOADS: dict[str, type[msgspec.Struct]] = {
+    "content.published": ContentPublished,
+    "content.unpublished": ContentUnpublished,
+}

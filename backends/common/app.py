@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager, suppress
-from typing import Annotated, Any
+from typing import Annotated, Any, Union
 
 import msgspec
 from litestar import Litestar, Response, get
@@ -56,6 +56,30 @@ class OutboxPage(msgspec.Struct):
     last_seq: int
 
 
+class TypedEvent(msgspec.Struct, tag_field="type"):
+    """An outbox event whose `type` says what its `payload` holds."""
+
+    seq: int
+    id: str
+    occurred_at: str
+    regions: list[str]
+
+
+def typed_outbox_page(payloads: Mapping[str, type[msgspec.Struct]]) -> type[msgspec.Struct]:
+    """`OutboxPage` with one event struct per event type (tagged by `type`), for a service's document."""
+    events = tuple(
+        msgspec.defstruct(
+            f"{payload.__name__}Event", [("payload", payload)], bases=(TypedEvent,), tag=tag, module=__name__
+        )
+        for tag, payload in payloads.items()
+    )
+    return msgspec.defstruct(
+        "OutboxPage",
+        [("events", list[Union[events]]), ("last_seq", int)],  # noqa: UP007  # built from a tuple
+        module=__name__,
+    )
+
+
 @get("/healthz", responses=problems(503))
 async def healthz(state: State) -> Response[Health]:
     try:
@@ -65,8 +89,9 @@ async def healthz(state: State) -> Response[Health]:
     return Response({"status": "ok", "service": state.settings.name})
 
 
-def _outbox_route(model: type[OutboxEventMixin]) -> ControllerRouterHandler:
-    @get("/admin/outbox", guards=[require_token])
+def _outbox_route(
+    model: type[OutboxEventMixin], payloads: Mapping[str, type[msgspec.Struct]] | None
+) -> ControllerRouterHandler:
     async def outbox(
         db_session: AsyncSession,
         after: Cursor = 0,
@@ -77,7 +102,9 @@ def _outbox_route(model: type[OutboxEventMixin]) -> ControllerRouterHandler:
         page = {"events": [e.as_dict() for e in events], "last_seq": events[-1].seq if events else after}
         return page  # type: ignore[return-value]  # the dict is encoded as is; OutboxPage documents it
 
-    return outbox
+    if payloads:
+        outbox.__annotations__["return"] = typed_outbox_page(payloads)
+    return get("/admin/outbox", guards=[require_token])(outbox)
 
 
 def create_service_app(
@@ -86,6 +113,7 @@ def create_service_app(
     metadata: MetaData,
     outbox_model: type[OutboxEventMixin] | None,
     route_handlers: Sequence[ControllerRouterHandler],
+    outbox_payloads: Mapping[str, type[msgspec.Struct]] | None = None,
     background: Sequence[Background] = (),
     resources: Sequence[Resource] = (),
     state: dict[str, Any] | None = None,
@@ -96,6 +124,7 @@ def create_service_app(
     """Build a backend: its tables are created at start-up and its engine disposed at shutdown.
 
     `resources` (HTTP clients and the like) are opened after the database and before `background` tasks.
+    `outbox_payloads` types the outbox's events in the document: each event type's payload struct.
     Its OpenAPI document is served at `/schema/openapi.json`; `admin_scheme` names the security scheme of
     the `admin_token` setting there.
     """
@@ -115,8 +144,9 @@ def create_service_app(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per outbox poll is noise
+    outbox = [_outbox_route(outbox_model, outbox_payloads)] if outbox_model else []
     app = Litestar(
-        route_handlers=[healthz, *([_outbox_route(outbox_model)] if outbox_model else []), *route_handlers],
+        route_handlers=[healthz, *outbox, *route_handlers],
         dependencies={"db_session": Provide(provide_session)},
         lifespan=[lifespan],
         state=State({"settings": settings, **(state or {})}),

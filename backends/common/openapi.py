@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
 import msgspec
@@ -26,9 +26,11 @@ _STATUS_TEXT = {
     400: "The body is not well-formed JSON.",
     401: "A valid bearer token is required.",
     402: "The card was declined.",
+    403: "Refused: the form's CSRF token is missing or does not match the session.",
     404: "Not found.",
     409: "Conflict with the current state.",
     413: "The request body is too large.",
+    415: "Unsupported media type.",
     422: "Invalid request.",
     429: "Too many requests.",
     502: "An upstream provider failed.",
@@ -65,10 +67,11 @@ def problems(*statuses: int) -> dict[int, ResponseSpec]:
     }
 
 
-def openapi_config(service: str) -> OpenAPIConfig:
+def openapi_config(service: str, *, schemes: Sequence[str] = ("admin", "editor", "preview")) -> OpenAPIConfig:
+    """The document's metadata and where it is served; `schemes` are the bearer tokens it may name."""
     bearer = {
         name: SecurityScheme(type="http", scheme="bearer", description=f"The {name} token (`STOREFRONT_*_TOKEN`).")
-        for name in ("admin", "editor", "preview")
+        for name in schemes
     }
     return OpenAPIConfig(
         title=f"storefront {service}",
@@ -101,7 +104,8 @@ def _operations(app: Litestar, paths: dict[str, Any]) -> Iterator[tuple[dict[str
                     yield operation, handler
 
 
-def _problem_response(status: int) -> dict[str, Any]:
+def problem_response(status: int) -> dict[str, Any]:
+    """A response object answering `status` with problem details, for editing a generated document."""
     return {
         "description": _STATUS_TEXT.get(status, "Error."),
         "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
@@ -135,18 +139,34 @@ def _enum(schema: dict[str, Any], values: list[str]) -> None:
     if schema.get("type") == "string" and "enum" not in schema:
         schema["enum"] = values
         schema.pop("pattern", None)  # the enum says it all; a pattern beside it only slows generators
+        if schema.get("default") not in values:
+            schema.pop("default", None)  # an optional parameter's "" means absent, not another value
 
 
-def finish_openapi(app: Litestar, regions: RegionCatalogue, *, admin_scheme: str = "admin") -> dict[str, Any]:
+def finish_openapi(
+    app: Litestar,
+    regions: RegionCatalogue,
+    *,
+    admin_scheme: str = "admin",
+    only_paths: Collection[str] | None = None,
+) -> dict[str, Any]:
     """Complete the generated document in place (it is what `/schema/openapi.json` serves).
 
     What Litestar cannot know from signatures is added here: errors are problem details (422, not its 400),
     guarded routes name their bearer scheme and can answer 401, path lookups can answer 404, structs that
     forbid unknown fields say `additionalProperties: false`, and regions and locales come from the catalogue.
-    `admin_scheme` names the scheme of the service's `admin_token` (the CMS's is the editor token).
+    `admin_scheme` names the scheme of the service's `admin_token` (the CMS's is the editor token);
+    `only_paths`, when given, are the paths documented (the origin's machine endpoints, not its pages).
     """
     document = app.plugins.get(OpenAPIPlugin).provide_openapi_schema()
-    for path_item in document.get("paths", {}).values():
+    paths = document.setdefault("paths", {})
+    if only_paths is not None:
+        missing = set(only_paths) - set(paths)
+        if missing:
+            raise LookupError(f"no route documents {sorted(missing)}")
+        for path in set(paths) - set(only_paths):
+            del paths[path]
+    for path_item in paths.values():
         path_item.pop("head", None)  # HEAD mirrors every GET (RFC 9110): documenting each twice adds nothing
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     schemas["Problem"] = msgspec.json.schema(Problem, ref_template="#/components/schemas/{name}")["$defs"]["Problem"]
@@ -157,14 +177,15 @@ def finish_openapi(app: Litestar, regions: RegionCatalogue, *, admin_scheme: str
         scheme = _guarded(handler, admin_scheme)
         if scheme:
             operation["security"] = [{scheme: []}]
-            responses.setdefault("401", _problem_response(401))
+            responses.setdefault("401", problem_response(401))
         if operation.get("parameters") or operation.get("requestBody"):
-            responses.setdefault("422", _problem_response(422))
+            responses.setdefault("422", problem_response(422))
         if any(p.get("in") == "path" for p in operation.get("parameters", ())):
-            responses.setdefault("404", _problem_response(404))
+            responses.setdefault("404", problem_response(404))
         if operation.get("requestBody"):
-            responses.setdefault("400", _problem_response(400))  # a body that is not JSON at all
-            responses.setdefault("413", _problem_response(413))
+            if "application/json" in operation["requestBody"].get("content", {}):
+                responses.setdefault("400", problem_response(400))  # a body that is not JSON at all
+            responses.setdefault("413", problem_response(413))
     strict = _strict_structs()
     for name, schema in schemas.items():
         short = name.rsplit("_", 1)[-1] if name not in strict else name
@@ -181,4 +202,25 @@ def finish_openapi(app: Litestar, regions: RegionCatalogue, *, admin_scheme: str
         properties = schema.get("properties", {})
         if isinstance(properties.get("region"), dict):
             _enum(properties["region"], codes)
+    for node in _walk(document):
+        if "oneOf" in node and "discriminator" not in node:
+            mapping = _tags(node["oneOf"], schemas)
+            if mapping:
+                node["discriminator"] = {"propertyName": "type", "mapping": mapping}
+            else:
+                # Litestar writes every union as `oneOf`, but a msgspec union takes a value that any member
+                # takes: `Href | Literal[""]` matches "" twice, which `oneOf` would refuse.
+                node["anyOf"] = node.pop("oneOf")
     return document
+
+
+def _tags(members: list[Any], schemas: dict[str, Any]) -> dict[str, str] | None:
+    """For a union of structs tagged by `type` (msgspec's `tag_field`): each tag's `$ref`, else None."""
+    mapping = {}
+    for member in members:
+        ref = member.get("$ref", "") if isinstance(member, dict) else ""
+        tag = schemas.get(ref.rsplit("/", 1)[-1], {}).get("properties", {}).get("type", {}).get("const")
+        if not ref or not isinstance(tag, str):
+            return None
+        mapping[tag] = ref
+    return mapping

@@ -7,6 +7,7 @@ from litestar import Litestar
 from backends.common import create_service_app
 from backends.pricing.controllers import PricingController
 from backends.pricing.models import PricingBase, PricingEvent
+from backends.pricing.schemas import OUTBOX_PAYLOADS
 from storefront.settings import ServiceSettings, Settings
 
 
@@ -16,5 +17,6 @@ def create_app(settings: ServiceSettings | None = None) -> Litestar:
         settings=settings,
         metadata=PricingBase.metadata,
         outbox_model=PricingEvent,
+        outbox_payloads=OUTBOX_PAYLOADS,
         route_handlers=[PricingController],
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import msgspec
 from litestar import Controller, Response, get, post, put
@@ -19,7 +19,7 @@ from backends.common.money import parse_amount
 from backends.common.openapi import problems
 from backends.common.params import AMOUNT, MAX_ID, PRINTABLE, REGION_CODE, RegionPath, RegionQuery, instant
 from backends.common.validation import PROMO_CODE, SKU, SLUG, region_of
-from backends.pricing.schemas import OrderPrice, PriceQuote, Promotion, Promotions
+from backends.pricing.schemas import OrderPrice, PriceQuote, PriceWrite, Promotion, Promotions
 from backends.pricing.service import (
     PromotionConflict,
     create_promotion,
@@ -149,7 +149,8 @@ class PricingController(Controller):
     @put("/admin/prices/{region:str}/{sku:str}", guards=[require_token])
     async def set_price(
         self, state: State, db_session: AsyncSession, region: RegionPath, sku: SkuPath, data: PriceUpdate
-    ) -> dict[str, Any]:
+    ) -> PriceWrite:
+        """Set a SKU's list and sale price in one region; a change writes a `price.changed` event."""
         currency = region_of(state, region).currency
         if not SKU.match(sku):
             raise invalid("sku", "not a SKU", source="path")
@@ -160,7 +161,7 @@ class PricingController(Controller):
         result = await set_price(db_session, region=region, sku=sku, list_minor=list_minor, sale_minor=sale_minor)
         if result is None:
             raise NotFoundException(detail=f"No price for {sku!r} in {region!r}.")
-        return result
+        return result  # type: ignore[return-value]  # encoded as is; PriceWrite documents it
 
     @post(
         "/admin/promotions",

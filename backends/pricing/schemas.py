@@ -81,3 +81,40 @@ class Promotion(msgspec.Struct):
 
 class Promotions(msgspec.Struct):
     promotions: list[Promotion]
+
+
+class PriceWrite(msgspec.Struct):
+    """An admin price change's outcome; `changed` is false when the price was already that (no event)."""
+
+    sku: str
+    region: str
+    changed: bool
+
+
+class PriceLevels(msgspec.Struct):
+    list_minor: int
+    sale_minor: int | None
+
+
+class PriceChanged(msgspec.Struct):
+    sku: str
+    product_id: int
+    region: str
+    before: PriceLevels
+    after: PriceLevels
+
+
+class PromotionScheduled(msgspec.Struct):
+    promotion_id: int
+    slug: str
+    scope: Literal["sku", "category", "brand", "order"]
+    target: str
+    starts_at: str
+    ends_at: str
+
+
+# The outbox's event types and their payloads, as `/admin/outbox` documents them.
+OUTBOX_PAYLOADS: dict[str, type[msgspec.Struct]] = {
+    "price.changed": PriceChanged,
+    "promotion.scheduled": PromotionScheduled,
+}
