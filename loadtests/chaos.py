@@ -140,16 +140,23 @@ def _price_race(edge: str, pricing: str, product: dict[str, Any], changes: int) 
     windows: list[float] = []
     try:
         with httpx.Client(timeout=10, headers=auth) as client:
+
+            def shown(list_price: str) -> str:
+                """Set the list price; the page shows pricing's final price (a promotion may apply)."""
+                client.put(f"{pricing}/admin/prices/us/{sku}", json={"list": list_price}).raise_for_status()
+                quote = client.get(f"{pricing}/prices", params={"region": "us", "skus": sku}).json()
+                return f"${quote['prices'][0]['final_minor'] / 100:,.2f}"
+
             for number in range(changes):
                 # Two fresh prices each round (never the price already shown), so every write is a change.
-                old, new = f"$1.{2 * (number % 45) + 10:02d}", f"$1.{2 * (number % 45) + 11:02d}"
-                client.put(f"{pricing}/admin/prices/us/{sku}", json={"list": old[1:]}).raise_for_status()
+                old = shown(f"1.{2 * (number % 45) + 10:02d}")
                 if not _wait_for(lambda marker=old: marker in httpx.get(page, timeout=10).text, 15):
                     windows.append(float("inf"))  # the edge kept another price for 15 s: reported as such
                     continue
-                state.update(old=old, new=new, written=None, last_old=0.0, new_seen=0)
-                client.put(f"{pricing}/admin/prices/us/{sku}", json={"list": new[1:]}).raise_for_status()
-                state["written"] = written = time.monotonic()
+                state.update(old=old, new=None, written=None, last_old=0.0, new_seen=0)
+                written = time.monotonic()
+                state["new"] = shown(f"1.{2 * (number % 45) + 11:02d}")
+                state["written"] = written
                 converged = _wait_for(lambda: state["new_seen"] >= 16, 15)
                 time.sleep(1.5)  # keep reading: a stale copy stored late would show up in this window
                 windows.append(max(0.0, state["last_old"] - written) * 1000 if converged else float("inf"))

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,16 +36,17 @@ class Stack:
         stop([self.processes.pop(service)])
 
 
-@pytest.fixture(scope="package")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    data = tmp_path_factory.mktemp("stack")
+@contextmanager
+def running_stack(data: Path, **extra_env: str) -> Iterator[Stack]:
+    """Seed a 60-product shop under `data` and run every service on free ports until the block ends."""
     ports = {name: free_port() for name in SERVICES}
     env = {k: v for k, v in os.environ.items() if not k.startswith("STOREFRONT_")}
     env |= {
-        "STOREFRONT_DATA_DIR": str(Path(data) / "var"),
+        "STOREFRONT_DATA_DIR": str(data / "var"),
         "STOREFRONT_ADMIN_TOKEN": "e2e-admin",
         "STOREFRONT_EDITOR_TOKEN": "e2e-editor",
         **{f"STOREFRONT_{name.upper()}_URL": f"http://127.0.0.1:{port}" for name, port in ports.items()},
+        **extra_env,
     }
     subprocess.run(
         [sys.executable, "-m", "storefront", "seed", "--products", "60", "--seed", "5"],
@@ -60,3 +62,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     finally:
         for service in list(running.processes):
             running.stop(service)
+
+
+@pytest.fixture(scope="package")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with running_stack(tmp_path_factory.mktemp("stack")) as running:
+        yield running

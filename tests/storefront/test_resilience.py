@@ -6,21 +6,16 @@ The origin runs with its page cache off, as it does behind an edge, so every req
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import httpx
 import pytest
 
-from edge_config.ports import free_port
-from tests.storefront.conftest import SERVICES, Stack
+from tests.storefront.conftest import Stack, running_stack
 
 DEADLINE = 60.0
 
@@ -28,30 +23,9 @@ DEADLINE = 60.0
 @pytest.fixture(scope="module")
 def bare_origin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """A stack of its own (these tests hang and stop services), with the origin's page cache off."""
-    data = tmp_path_factory.mktemp("resilience")
-    ports = {name: free_port() for name in SERVICES}
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STOREFRONT_")}
-    env |= {
-        "STOREFRONT_DATA_DIR": str(Path(data) / "var"),
-        "STOREFRONT_ADMIN_TOKEN": "e2e-admin",
-        "STOREFRONT_PAGE_CACHE": "off",
-        "STOREFRONT_CMS_CACHE_TTL": "0",
-        **{f"STOREFRONT_{name.upper()}_URL": f"http://127.0.0.1:{port}" for name, port in ports.items()},
-    }
-    subprocess.run(
-        [sys.executable, "-m", "storefront", "seed", "--products", "60", "--seed", "5"],
-        env=env,
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    running = Stack(env=env, ports=ports)
-    try:
-        for service in SERVICES:
-            running.start(service)
+    extra = {"STOREFRONT_PAGE_CACHE": "off", "STOREFRONT_CMS_CACHE_TTL": "0"}
+    with running_stack(tmp_path_factory.mktemp("resilience"), **extra) as running:
         yield running
-    finally:
-        for service in list(running.processes):
-            running.stop(service)
 
 
 @contextmanager
