@@ -99,10 +99,14 @@ class QuoteSummary(msgspec.Struct):
 
 
 class QuoteRefused(msgspec.Struct):
-    """Checkout refused the address or method: what to show beside which field."""
+    """Checkout refused the address or method: problem details, with what to show beside which field."""
 
+    type: str
+    title: str
+    status: int
     error: str
     fields: dict[str, str]
+    detail: str | None = None
 
 
 _BINARY = {"schema": {"type": "string", "format": "binary"}}
@@ -123,8 +127,8 @@ _RESPONSES: dict[tuple[str, str], dict[int, tuple[type[msgspec.Struct], str, str
     ("/fragments/cart", "get"): {200: (CartFragment, JSON, "The shopper's cart count and form token.")},
     (QUOTE, "post"): {
         200: (QuoteSummary, JSON, "The order summary for that address and method."),
-        # Plain JSON, the one machine error that is not problem details: the handler builds it that way.
-        422: (QuoteRefused, JSON, "Checkout refused the address or method."),
+        # Problem details with two extension members the checkout page's script reads.
+        422: (QuoteRefused, "application/problem+json", "Checkout refused the address or method."),
     },
 }
 # Problem-details statuses beyond the generic ones (401, 404, 422, 400, 413) that `finish_openapi` adds.

@@ -16,6 +16,7 @@ from litestar import Request, Response, get, post
 from litestar.response import Redirect
 
 from backends.common.params import bounded_int
+from backends.common.problems import problem
 from cache.policy import PRIVATE_HEADERS
 from storefront.checkout_client import CheckoutProblem
 from storefront.pages.cart import (
@@ -194,10 +195,14 @@ async def checkout_quote(request: Request[Any, Any, Any], region: str, lang: str
     try:
         _, quoted = await checkout_client(request).call("POST", f"/carts/{cart['id']}/quote", body)
     except CheckoutProblem as exc:
-        return Response(
-            {"error": exc.detail or exc.title, "fields": exc.field_errors()},
-            status_code=422,
+        # Problem details, with the page script's `error` and `fields` as extension members.
+        return problem(
+            422,
+            "Invalid address",
+            exc.detail or exc.title,
             headers=dict(PRIVATE_HEADERS),
+            error=exc.detail or exc.title,
+            fields=exc.field_errors(),
         )
     env = request.app.state.templates
     html = env.get_template("_summary.html").render(shop=shop, cart=quoted, locale=shop.locale)
