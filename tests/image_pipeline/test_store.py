@@ -12,9 +12,9 @@ from image_pipeline.store import ImageStore, UnknownImage
 from image_pipeline.variants import BadImage
 
 
-def test_ingest_is_idempotent_by_content(fixtures: Path, tmp_path: Path) -> None:
+def test_ingest_is_idempotent_by_content(photos: Path, tmp_path: Path) -> None:
     store = ImageStore(tmp_path)
-    data = (fixtures / "chelsea.png").read_bytes()
+    data = (photos / "chelsea.png").read_bytes()
     first, created = store.ingest(data)
     again, created_again = store.ingest(data)
     assert (created, created_again) == (True, False) and first == again
@@ -22,18 +22,18 @@ def test_ingest_is_idempotent_by_content(fixtures: Path, tmp_path: Path) -> None
     assert store.record(first.hash) == first
 
 
-def test_refused_uploads_leave_nothing_behind(fixtures: Path, tmp_path: Path) -> None:
+def test_refused_uploads_leave_nothing_behind(photos: Path, tmp_path: Path) -> None:
     store = ImageStore(tmp_path)
     with pytest.raises(BadImage):
-        store.ingest((fixtures / "rocket.jpg").read_bytes()[:5000])
+        store.ingest((photos / "rocket.jpg").read_bytes()[:5000])
     assert not store.originals.exists() or not any(store.originals.iterdir())
 
 
 async def test_concurrent_requests_share_one_producer(
-    fixtures: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    photos: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = ImageStore(tmp_path)
-    record, _ = store.ingest((fixtures / "rocket.jpg").read_bytes())
+    record, _ = store.ingest((photos / "rocket.jpg").read_bytes())
     calls = 0
     real = jobs_module.render_variant
 
@@ -48,9 +48,9 @@ async def test_concurrent_requests_share_one_producer(
     assert not list(paths[0].parent.glob(".tmp-*"))
 
 
-async def test_unknown_and_off_ladder_requests(fixtures: Path, tmp_path: Path) -> None:
+async def test_unknown_and_off_ladder_requests(photos: Path, tmp_path: Path) -> None:
     store = ImageStore(tmp_path)
-    record, _ = store.ingest((fixtures / "rocket.jpg").read_bytes())  # 640 wide
+    record, _ = store.ingest((photos / "rocket.jpg").read_bytes())  # 640 wide
     for digest, width, fmt in [
         ("0" * 64, 320, "jpg"),
         ("../../etc/passwd", 320, "jpg"),
@@ -62,9 +62,9 @@ async def test_unknown_and_off_ladder_requests(fixtures: Path, tmp_path: Path) -
             await store.variant(digest, width, fmt)
 
 
-def test_build_makes_the_whole_ladder_once(fixtures: Path, tmp_path: Path) -> None:
+def test_build_makes_the_whole_ladder_once(photos: Path, tmp_path: Path) -> None:
     store = ImageStore(tmp_path)
-    record, _ = store.ingest((fixtures / "hubble_deep_field.jpg").read_bytes())  # 1000 wide
+    record, _ = store.ingest((photos / "hubble_deep_field.jpg").read_bytes())  # 1000 wide
     assert store.build(record.hash) > 0
     made = sorted(p.name for p in (store.variants / record.hash).iterdir())
     assert len(made) == 5 * 3  # 160..960 in three formats

@@ -239,13 +239,9 @@ def test_images_are_immutable_variants_and_refuse_everything_else(stack: Stack) 
 
 
 def test_image_upload_through_the_api(stack: Stack, tmp_path: Any) -> None:
-    from pathlib import Path
+    from tests.image_pipeline.conftest import PHOTOS
 
-    from tests.image_pipeline.conftest import FIXTURES
-
-    photo = Path(FIXTURES) / "rocket.jpg"
-    if not photo.exists():
-        pytest.skip("fixture images not available")
+    photo = PHOTOS / "rocket.jpg"
     url = f"{stack.url('origin')}/admin/images"
     image_headers = {"Content-Type": "image/jpeg"}
     data = photo.read_bytes()
