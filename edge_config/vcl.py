@@ -13,7 +13,7 @@ import string
 from urllib.parse import urlsplit
 
 from cache.canonical import INTERNAL_PATHS, PAGE_KINDS, PRIVATE_PATHS, SHOP_PREFIX, PageKind
-from cache.policy import DEGRADED_HEADER
+from cache.policy import DEGRADED_HEADER, REFRESH_HEADER
 from edge_config.regions import Region
 
 # Varnish's clock in 10 µs ticks, kept as the string of an INT: VCL refuses to turn a REAL past 10^12 into a
@@ -65,6 +65,7 @@ sub vcl_recv {{
         unset req.http.X-Edge-Waited;
         unset req.http.X-Edge-Miss;
         unset req.http.X-Edge-Stale-Degraded;
+        unset req.http.{refresh};
         # Read here, once: after vcl_recv Varnish rewrites Accept-Encoding to gzip or nothing (http_gzip_support),
         # so a restarted request could no longer tell. Brotli goes to every browser that takes it.
         unset req.http.X-Edge-Encoding;
@@ -175,6 +176,11 @@ sub vcl_backend_fetch {{
     }}
     if (bereq.http.X-Edge-Stale-Degraded) {{
         var.set("stale_degraded", "1");
+    }}
+    if (!bereq.uncacheable && (bereq.is_bgfetch || bereq.http.If-None-Match || bereq.http.If-Modified-Since)) {{
+        # Refreshing a copy shoppers are being served (or one kept to revalidate), so one fetch per object:
+        # a saturated origin admits these before new misses, and a purged price comes back first.
+        set bereq.http.{refresh} = "1";
     }}
     if (bereq.http.X-Edge-Encoding == "br") {{
         # Varnish asks every backend for gzip (http_gzip_support); this copy is the brotli one.
@@ -427,5 +433,6 @@ def render_vcl(
         origin_failing=origin_failing,
         clock=_CLOCK,
         degraded=DEGRADED_HEADER,
+        refresh=REFRESH_HEADER,
         unavailable_page=_UNAVAILABLE_PAGE,
     )

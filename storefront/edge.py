@@ -18,7 +18,7 @@ from litestar.utils.scope.state import ScopeState
 
 from cache.canonical import canonical_path, canonical_query
 from cache.page_cache import CachedPage, Outcome, PageCache
-from cache.policy import DEGRADED_HEADER
+from cache.policy import DEGRADED_HEADER, REFRESH_HEADER
 from storefront.pages.common import MACHINE_PATHS
 from storefront.shedding import Overloaded, RenderLimit
 
@@ -27,6 +27,7 @@ _MIN_COMPRESS = 512
 _HOP_HEADERS = {b"content-length", b"content-encoding", b"etag", b"vary"}
 _CACHEABLE_STATUS = {200, 301, 302, 308}
 _DEGRADED = DEGRADED_HEADER.lower().encode()
+_REFRESH = REFRESH_HEADER.lower().encode()
 _EDGE_ONLY = {b"surrogate-key", b"xkey", b"cache-tag", b"surrogate-control", _DEGRADED}
 # Image builds wait on the image workers, which bound and shed their own queue: no render slot is held.
 _OWN_QUEUE = ("/img/", "/admin/images")
@@ -193,8 +194,13 @@ class PageEdgeMiddleware:
         state.counters["page_requests"] += 1
         cache: PageCache | None = state.get("page_cache")
 
+        # Only an edge sends the refresh marker (it strips shoppers' own): with the page cache playing the
+        # edge, nobody may use it to jump the queue.
+        refresh = cache is None and _header(scope.get("headers", []), _REFRESH) is not None
+        max_wait = state.settings.refresh_wait if refresh else None
+
         async def render() -> CachedPage:
-            async with limit.slot():
+            async with limit.slot(max_wait):
                 state.counters["renders"] += 1
                 return await _render(self.app, _render_scope(scope, query))
 

@@ -119,6 +119,7 @@ class OriginSettings:
     breaker_cooldown: float = 2.0  # seconds an open circuit refuses reads before one trial
     max_renders: int = 24  # renders (and other non-page requests) at once; past it requests wait...
     shed_after: float = 0.1  # ...at most this long for a slot, then get a quick 503 with Retry-After
+    refresh_wait: float = 2.0  # how long an edge's refresh of a copy it holds may wait (behind an edge only)
     degraded_ttl: int = 5  # s-maxage of a page rendered with an optional read missing or stale
     page_cache: bool = True
     page_cache_bytes: int = 64 * 1024 * 1024
@@ -303,6 +304,7 @@ class Settings:
                 breaker_cooldown=_float(env, "BREAKER_COOLDOWN", 2.0),
                 max_renders=_int(env, "MAX_RENDERS", 24),
                 shed_after=_float(env, "SHED_AFTER", 0.1),
+                refresh_wait=_float(env, "REFRESH_WAIT", 2.0),
                 degraded_ttl=_int(env, "DEGRADED_TTL", 5),
                 page_cache=_get(env, "PAGE_CACHE", "on").lower() not in {"off", "0", "false", "no"},
                 page_cache_bytes=_int(env, "PAGE_CACHE_MB", 64) * 1024 * 1024,

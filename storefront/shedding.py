@@ -5,6 +5,10 @@ A refused request costs microseconds and gets `Retry-After` (an edge serves its 
 beats queueing every request past its budget so that none of them succeeds. A render gives its slot back
 while it waits on its upstreams: waiting costs no CPU, so renders stuck on a hung catalog cannot starve
 pages that never ask the catalog (the upstream clients' own bulkheads bound how many may wait).
+
+Behind an edge, a refresh of a copy the edge already holds may wait longer than a new miss (the caller
+passes its own `max_wait`): there is one per cached object at most, and it is how purged prices come back
+while the long tail of misses is being refused.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ class RenderLimit:
         self._clock = clock
         self.in_flight = 0  # renders holding a slot
         self.waiting_on_upstreams = 0  # renders that gave theirs back while their reads run
+        self.queued = 0  # requests waiting for a slot
         self.shed = 0
         self.last_shed_at = float("-inf")
 
@@ -36,14 +41,18 @@ class RenderLimit:
         return self._clock() - self.last_shed_at < within
 
     @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
+    async def slot(self, max_wait: float | None = None) -> AsyncIterator[None]:
+        """A render slot, waited for at most `max_wait` (the limit's own by default) before `Overloaded`."""
         if self._slots.locked():
+            self.queued += 1
             try:
-                await asyncio.wait_for(self._slots.acquire(), self._max_wait)
+                await asyncio.wait_for(self._slots.acquire(), self._max_wait if max_wait is None else max_wait)
             except TimeoutError:
                 self.shed += 1
                 self.last_shed_at = self._clock()
                 raise Overloaded from None
+            finally:
+                self.queued -= 1
         else:
             await self._slots.acquire()
         self.in_flight += 1

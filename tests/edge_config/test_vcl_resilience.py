@@ -158,3 +158,16 @@ def test_a_degraded_render_is_stored_briefly_when_there_is_nothing_better(edge_w
     soft_purge(varnish)  # a degraded copy may be replaced by another degraded render: it is no worse
     assert eventually(lambda: get(varnish).text == f"{PAGE} v2 degraded")
     assert len(backend.seen(PAGE)) == 2
+
+
+def test_only_the_edge_marks_a_fetch_as_a_refresh(edge_with: EdgeFactory) -> None:
+    """A saturated origin admits refreshes of copies an edge holds before new misses; shoppers cannot claim it."""
+    origin = Origin(max_age=60)
+    varnish, backend = edge_with(origin)
+    forged = httpx.get(f"{varnish.url}{PAGE}", headers={"Storefront-Refresh": "1"}, timeout=10)
+    assert forged.headers["x-cache"] == "MISS"
+    assert "storefront-refresh" not in backend.seen(PAGE)[0]["headers"]  # a new miss, whatever it said
+    origin.version = 2
+    soft_purge(varnish)
+    assert eventually(lambda: get(varnish).text == f"{PAGE} v2")  # revalidated in the background...
+    assert backend.seen(PAGE)[-1]["headers"].get("storefront-refresh") == "1"  # ...as a refresh

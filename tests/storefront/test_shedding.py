@@ -60,6 +60,35 @@ async def test_a_waiter_gets_a_slot_that_frees_within_its_wait() -> None:
     assert limit.shed == 0
 
 
+async def test_a_caller_with_its_own_wait_outlasts_the_default_refusal() -> None:
+    """The edge's refreshes of copies it holds wait longer than new misses, which are refused at once."""
+    limit = RenderLimit(1, max_wait=0.0)
+    entered = asyncio.Event()
+    leave = asyncio.Event()
+
+    async def holder() -> None:
+        async with limit.slot():
+            entered.set()
+            await leave.wait()
+
+    task = asyncio.create_task(holder())
+    await entered.wait()
+
+    async def refresh() -> str:
+        async with limit.slot(max_wait=60.0):
+            return "refreshed"
+
+    waiting = asyncio.create_task(refresh())
+    await asyncio.sleep(0)
+    with pytest.raises(Overloaded):  # a new miss, meanwhile, is refused
+        async with limit.slot():
+            pass
+    leave.set()
+    assert await waiting == "refreshed"
+    await task
+    assert limit.shed == 1
+
+
 async def test_a_render_waiting_on_upstreams_frees_its_slot_for_others() -> None:
     limit = RenderLimit(1, max_wait=0.0)
     reads_started = asyncio.Event()
