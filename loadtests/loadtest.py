@@ -180,10 +180,14 @@ def _wait(process: subprocess.Popen[bytes], deadline: float) -> tuple[int, float
         time.sleep(0.2)
 
 
-def _load(samples: Path) -> list[tuple[float, str, float, bool, str]]:
+Sample = tuple[float, str, float, bool, str, str]  # time, request name, ms, ok, X-Cache, URL
+
+
+def _load(samples: Path) -> list[Sample]:
     with samples.open() as handle:
         return [
-            (float(r["time"]), r["name"], float(r["ms"]), r["ok"] == "1", r["x_cache"]) for r in csv.DictReader(handle)
+            (float(r["time"]), r["name"], float(r["ms"]), r["ok"] == "1", r["x_cache"], r.get("url") or "")
+            for r in csv.DictReader(handle)
         ]
 
 
@@ -231,7 +235,7 @@ def report(
                 "failures": sum(not r[3] for r in inside),
             }
         )
-    by_name: dict[str, list[tuple[float, str, float, bool, str]]] = {}
+    by_name: dict[str, list[Sample]] = {}
     for r in rows:
         by_name.setdefault(r[1], []).append(r)
     duration = max(ended - began, 1e-9)
@@ -305,13 +309,13 @@ def summary_lines(f: dict[str, Any]) -> list[str]:
     return lines
 
 
-def charts(rows: list[tuple[float, str, float, bool, str]], sampler: OriginSampler, began: float, out: Path) -> None:
+def charts(rows: list[Sample], sampler: OriginSampler, began: float, out: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    seconds: dict[int, list[tuple[float, str, float, bool, str]]] = {}
+    seconds: dict[int, list[Sample]] = {}
     for r in rows:
         seconds.setdefault(int(r[0] - began), []).append(r)
     xs = sorted(seconds)

@@ -121,10 +121,10 @@ def setup(environment: Any, **_: Any) -> None:
     environment.samples = samples = []
 
     @environment.events.request.add_listener
-    def record(name: str, response_time: float, response: Any, exception: Any, **_: Any) -> None:
+    def record(name: str, response_time: float, response: Any, exception: Any, url: str = "", **_: Any) -> None:
         headers = getattr(response, "headers", None)
         cache = (headers.get("x-cache", "") or "") if headers is not None else ""
-        samples.append((time.time(), name, response_time, 0 if exception else 1, cache))
+        samples.append((time.time(), name, response_time, 0 if exception else 1, cache, url))
 
 
 @events.quitting.add_listener
@@ -132,7 +132,7 @@ def write_samples(environment: Any, **_: Any) -> None:
     if SAMPLES:
         with open(SAMPLES, "w", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(("time", "name", "ms", "ok", "x_cache"))
+            writer.writerow(("time", "name", "ms", "ok", "x_cache", "url"))
             writer.writerows(environment.samples)
     if environment.stats.total.num_failures:
         environment.process_exit_code = 1  # a load test with failed requests fails
