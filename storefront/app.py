@@ -24,8 +24,9 @@ from storefront.openapi import finish_origin_openapi, origin_openapi_config, pag
 from storefront.pages.cart import add_to_cart, cart_fragment, cart_page, update_cart
 from storefront.pages.checkout import checkout_page, checkout_quote, checkout_step, confirmation
 from storefront.pages.common import ERROR_HANDLERS
-from storefront.pages.content import content_page, metrics, purge, regions, root
+from storefront.pages.content import content_page, regions, root
 from storefront.pages.health import healthz, livez
+from storefront.pages.internal import metrics, purge
 from storefront.pages.listing import category, home, search
 from storefront.pages.product import product
 from storefront.pages.seo import favicon_ico, favicon_svg, region_sitemap, robots, sitemap, touch_icon

@@ -19,14 +19,14 @@ from backends.common.params import bounded_int
 from backends.common.problems import problem
 from cache.policy import PRIVATE_HEADERS
 from storefront.checkout_client import CheckoutProblem
-from storefront.pages.cart import (
+from storefront.pages.common import PageError, Shop, shop_for
+from storefront.pages.private import (
     checkout_client,
     current_cart,
     form_of,
     private_page,
     require_csrf,
 )
-from storefront.pages.common import PageError, Shop, shop_for
 from storefront.session import ShopperSession, cart_id_of, session_of
 
 STEPS = ("contact", "address", "shipping", "payment")
