@@ -36,8 +36,15 @@ SEARCH = "search"
 DEPLOY = "deploy"
 
 
-def qualified(key: str, region: str) -> str:
-    return f"{key}@{region}"
+@dataclass(frozen=True, slots=True)
+class ScopedKey:
+    """A key as one region's pages carry it, for edges where one cache serves every region (`product:9@eu`)."""
+
+    key: str
+    region: str
+
+    def __str__(self) -> str:
+        return f"{self.key}@{self.region}"
 
 
 @dataclass
@@ -73,7 +80,7 @@ class SurrogateKeys:
 
     def _render(self, keys: set[str]) -> list[str]:
         ordered = sorted(keys)
-        return ordered + [qualified(k, self.region) for k in ordered]
+        return ordered + [str(ScopedKey(k, self.region)) for k in ordered]
 
     def headers(self) -> dict[str, str]:
         keys = self._bounded()

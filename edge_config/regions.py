@@ -8,17 +8,25 @@ from pathlib import Path
 
 DEFAULT_REGIONS_FILE = Path(__file__).with_name("regions.toml")
 _TAX_MODES = frozenset({"sales_tax_added", "vat_included", "gst_included"})
-EDGE_KINDS = frozenset({"varnish", "fastly", "cloudflare"})
 
 
 @dataclass(frozen=True, slots=True)
 class Edge:
-    """One cache in front of a region: a Varnish URL, a Fastly service or a Cloudflare zone."""
+    """One cache in front of a region: its kind and that kind's own fields (a Varnish URL, a Fastly service id).
+
+    Which kinds exist and which fields each needs is the invalidator's edge registry's to say
+    (`cache/invalidation/edges/`): the catalogue sits below it and only carries the entries.
+    """
 
     kind: str
-    url: str = ""
-    service_id: str = ""
-    zone_id: str = ""
+    fields: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def of(cls, kind: str, **fields: object) -> Edge:
+        return cls(kind, tuple(sorted((name, str(value)) for name, value in fields.items())))
+
+    def get(self, name: str) -> str:
+        return next((value for key, value in self.fields if key == name), "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,9 +84,11 @@ def load_regions(path: Path | str | None = None) -> RegionCatalogue:
             raise ValueError(f"region {code}: at least one locale is required")
         edges = []
         for edge in entry.get("edges", []):
-            if edge.get("kind") not in EDGE_KINDS:
-                raise ValueError(f"region {code}: edge kind must be one of {sorted(EDGE_KINDS)}")
-            edges.append(Edge(**{k: str(v) for k, v in edge.items()}))
+            fields = dict(edge)
+            kind = fields.pop("kind", None)
+            if not isinstance(kind, str) or not kind:
+                raise ValueError(f"region {code}: every edge needs a kind")
+            edges.append(Edge.of(kind, **fields))
         regions.append(
             Region(
                 code=code,

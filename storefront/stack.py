@@ -25,7 +25,7 @@ SERVICES: dict[str, str] = {
     "cms": "backends.cms.app:create_app",
     "checkout": "backends.checkout.app:create_app",
     "origin": "storefront.app:create_app",
-    "invalidator": "cache.service:create_app",
+    "invalidator": "cache.invalidation.service:create_app",
 }
 
 
@@ -169,7 +169,7 @@ def run_stack(
         EdgeUnit(
             Varnish(
                 region=region,
-                url=e.url,
+                url=e.get("url"),
                 origin_url=settings.origin.url,
                 vcl_options={"grace": settings.edge_grace, "geo_header": settings.origin.geo_header.title()},
             )

@@ -20,8 +20,9 @@ from backends.common.auth import bearer_token
 from backends.common.db import utcnow
 from backends.common.openapi import problems
 from backends.common.params import REGION_CODE, URL_PATH
-from cache.invalidator import edge_targets
-from cache.purge_store import PurgeSpec, PurgeStore
+from cache.invalidation.fanout import Fanout
+from cache.invalidation.store import PurgeSpec, PurgeStore
+from cache.invalidation.targets import EdgeId
 
 KEY_PATTERN = r"^[A-Za-z0-9:_.@-]{1,200}$"
 MAX_KEYS = 256
@@ -72,8 +73,25 @@ class Accepted(msgspec.Struct):
     accepted: bool
 
 
+class ParkedEvent(msgspec.Struct):
+    """An outbox event no planner could read (unknown type, malformed payload): skipped, kept here to look at."""
+
+    service: str
+    seq: int | None
+    id: str | None
+    type: str | None
+    reason: str
+
+
+class EdgeKindStatus(msgspec.Struct):
+    by_key: bool  # False: purges paths only, keys turned into paths
+    followup: bool  # key purges delivered a second time
+
+
 class Counters(msgspec.Struct):
     counters: dict[str, int]
+    parked: list[ParkedEvent] = []  # the most recent, oldest first
+    edges: dict[str, EdgeKindStatus] = {}  # the configured edge kinds
 
 
 class PurgeIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -92,18 +110,13 @@ class PurgeIn(msgspec.Struct, forbid_unknown_fields=True):
     soft: bool = True
 
 
-def _edge_url(state: State, edge: str) -> str:
-    if edge.startswith("varnish:"):
-        return edge.removeprefix("varnish:")
-    return state.settings.origin_url if edge == "origin" else ""
-
-
 async def _check_edges(state: State, found: dict[str, Any], path: str) -> None:
     """Fetch `path` from each acknowledged edge (twice at most: a soft purge may answer once from stale)."""
     client: httpx.AsyncClient = state.http
+    fanout: Fanout = state.fanout
     for region in found["regions"].values():
         for edge in region["edges"]:
-            base = _edge_url(state, edge["edge"])
+            base = fanout.page_url(EdgeId.parse(edge["edge"]))
             if not base or not edge["acknowledged_at"]:
                 edge["check"] = {"confirmed": False, "reason": "not acknowledged" if base else "no URL to check"}
                 continue
@@ -151,8 +164,14 @@ class RateLimiter:
 
 @get("/internal/metrics", guards=[require_token])
 async def metrics(state: State) -> Counters:
-    """Purges delivered to edges since start-up (purge items acknowledged, objects the edges removed)."""
-    return Counters(counters=dict(state.counters))
+    """Purges delivered to edges since start-up (purge items acknowledged, objects the edges removed), events
+    parked because no planner could read them, and the edge kinds this invalidator purges."""
+    fanout: Fanout = state.fanout
+    return Counters(
+        counters=dict(state.counters),
+        parked=[msgspec.convert(p, ParkedEvent) for p in state.parked],
+        edges={kind: EdgeKindStatus(**flags) for kind, flags in fanout.describe().items()},
+    )
 
 
 @post("/hooks/cms", status_code=202, responses=problems(401, 409))
@@ -189,7 +208,7 @@ class PurgeController(Controller):
             PurgeSpec(
                 keys=tuple(data.keys),
                 urls=tuple(data.urls),
-                targets=tuple(edge_targets(state.settings, regions)),
+                targets=tuple(state.fanout.targets(regions)),
                 soft=data.soft,
                 source="api",
                 followup_after=timedelta(seconds=state.settings.followup_delay),

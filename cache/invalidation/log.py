@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from backends.common.db import UTCDateTime, utcnow
+from cache.invalidation.targets import Target
 
 
 class PurgeBase(DeclarativeBase):
@@ -62,15 +62,6 @@ class OutboxCursor(PurgeBase):
     last_seq: Mapped[int] = mapped_column(default=0)
 
 
-@dataclass(frozen=True, slots=True)
-class Target:
-    region: str
-    edge: str
-    # Key purges are delivered again after `followup_after` to edges that may store, after a purge, a page
-    # whose fetch started before it (purges skip objects still being fetched).
-    followup: bool = True
-
-
 async def record_purge(
     session: AsyncSession,
     *,
@@ -101,13 +92,14 @@ async def record_purge(
     await session.flush()
     start = not_before or utcnow()
     for target in targets:
-        session.add(PurgeDelivery(purge_id=request.id, region=target.region, edge=target.edge, not_before=start))
+        edge = str(target.edge)  # stored in the spelling receipts show: `varnish:http://…`, `fastly:svc`
+        session.add(PurgeDelivery(purge_id=request.id, region=target.region, edge=edge, not_before=start))
         if followup_after and keys and target.followup:
             session.add(
                 PurgeDelivery(
                     purge_id=request.id,
                     region=target.region,
-                    edge=target.edge,
+                    edge=edge,
                     followup=True,
                     not_before=start + followup_after,
                 )

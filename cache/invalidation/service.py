@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,21 +13,23 @@ from redis.asyncio import Redis
 
 from backends.common import create_service_app
 from backends.common.webhooks import ReplayGuard
-from cache.invalidator import build_adapters, consume_outboxes, run_purgers
-from cache.purge_api import PurgeController, RateLimiter, cms_webhook, metrics
-from cache.purge_log import PurgeBase
-from cache.purge_store import RedisPurgeStore, SqlPurgeStore
+from cache.invalidation.api import PurgeController, RateLimiter, cms_webhook, metrics
+from cache.invalidation.fanout import Fanout
+from cache.invalidation.log import PurgeBase
+from cache.invalidation.store import RedisPurgeStore, SqlPurgeStore
+from cache.invalidation.workers import PARKED_KEPT, consume_outboxes, run_purgers
 from storefront.settings import InvalidatorSettings, Settings
 
 
 def create_app(settings: InvalidatorSettings | None = None) -> Litestar:
     settings = settings or Settings.from_env().invalidator
+    fanout = Fanout.from_settings(settings)  # refuses an edge kind or field nobody registered, at start-up
 
     @asynccontextmanager
     async def clients(app: Litestar) -> AsyncIterator[None]:
         async with httpx.AsyncClient(timeout=httpx.Timeout(5.0)) as client:
             app.state.http = client
-            app.state.adapters = build_adapters(settings, client)
+            app.state.adapters = fanout.adapters(client)
             if settings.redis_url:
                 redis = Redis.from_url(settings.redis_url)
                 app.state.purge_store = RedisPurgeStore(redis)
@@ -52,5 +54,7 @@ def create_app(settings: InvalidatorSettings | None = None) -> Litestar:
             "rate_limiter": RateLimiter(settings.purge_rate),
             "webhook_guard": ReplayGuard(settings.webhook_secret),
             "counters": Counter(),
+            "fanout": fanout,
+            "parked": deque(maxlen=PARKED_KEPT),
         },
     )

@@ -17,8 +17,9 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from backends.common.db import Database, utcnow
-from cache import purge_log as sql
-from cache.purge_log import OutboxCursor, Target, backoff
+from cache.invalidation import log as sql
+from cache.invalidation.log import OutboxCursor, backoff
+from cache.invalidation.targets import EdgeId, Target
 
 GROUP = "purgers"
 CONSUMER = "invalidator"
@@ -42,7 +43,7 @@ class Due:
     id: str
     purge_id: str
     region: str
-    edge: str
+    edge: EdgeId
     keys: tuple[str, ...]
     urls: tuple[str, ...]
     soft: bool
@@ -105,7 +106,17 @@ class SqlPurgeStore:
         async with self.db.sessionmaker() as session:
             rows = await sql.due(session, region, now, limit)
         return [
-            Due(str(d.id), r.id, d.region, d.edge, tuple(r.keys), tuple(r.urls), r.soft, d.followup, d.attempts)
+            Due(
+                str(d.id),
+                r.id,
+                d.region,
+                EdgeId.parse(d.edge),
+                tuple(r.keys),
+                tuple(r.urls),
+                r.soft,
+                d.followup,
+                d.attempts,
+            )
             for d, r in rows
         ]
 
@@ -167,7 +178,7 @@ class RedisPurgeStore:
                     {
                         "purge_id": purge_id,
                         "region": target.region,
-                        "edge": target.edge,
+                        "edge": str(target.edge),
                         "followup": followup,
                         "attempts": 0,
                         "n": uuid.uuid4().hex,
@@ -225,7 +236,7 @@ class RedisPurgeStore:
                     id=f"{message_id.decode()}|{fields[b'd'].decode()}",
                     purge_id=entry["purge_id"],
                     region=region,
-                    edge=entry["edge"],
+                    edge=EdgeId.parse(entry["edge"]),
                     keys=tuple(json.loads(purge[b"keys"])),
                     urls=tuple(json.loads(purge[b"urls"])),
                     soft=purge[b"soft"] == b"1",

@@ -1,118 +1,28 @@
-"""Turns the backends' outbox events into region-scoped purges, and delivers purges to each region's edges."""
+"""The invalidator's loops: the outbox consumer (events into purges) and one purger per region (purges to edges)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
+from collections import defaultdict, deque
 from contextlib import suppress
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
 from litestar import Litestar
 
 from backends.common.db import utcnow
-from cache import keys as k
-from cache.edge_adapters import (
-    CloudflareAdapter,
-    EdgeAdapter,
-    EdgeError,
-    FastlyAdapter,
-    OriginCacheAdapter,
-    VarnishAdapter,
-)
-from cache.purge_log import Target
-from cache.purge_store import Due, PurgeSpec, PurgeStore
-from edge_config import RegionCatalogue
+from cache.invalidation.edges import EdgeAdapter, EdgeError
+from cache.invalidation.fanout import Fanout
+from cache.invalidation.planner import PlannedPurge, UnplannableEvent, plan
+from cache.invalidation.store import Due, PurgeSpec, PurgeStore
+from cache.invalidation.targets import EdgeId
 from storefront.settings import InvalidatorSettings
 
 _log = logging.getLogger(__name__)
 OUTBOX_BATCH = 200
-
-
-@dataclass(frozen=True, slots=True)
-class PlannedPurge:
-    keys: tuple[str, ...]
-    regions: tuple[str, ...]
-    not_before: datetime | None = None
-
-
-def _regions(event: dict[str, Any], catalogue: RegionCatalogue) -> tuple[str, ...]:
-    scope = event.get("regions") or ["*"]
-    return catalogue.codes if "*" in scope else tuple(r for r in scope if catalogue.get(r))
-
-
-def plan(event: dict[str, Any], catalogue: RegionCatalogue) -> list[PlannedPurge]:
-    """Which keys in which regions an event makes stale; only changes a shopper can see purge."""
-    payload, regions = event["payload"], _regions(event, catalogue)
-    kind = event["type"]
-    if kind == "price.changed":
-        return [PlannedPurge((k.price(payload["sku"]), k.product(payload["product_id"])), regions)]
-    if kind == "inventory.changed":
-        visible = payload.get("visible_change", True)
-        return [PlannedPurge((k.product(payload["product_id"]),), regions)] if visible else []
-    if kind == "product.updated":
-        return [PlannedPurge((k.product(payload["product_id"]),), regions)]
-    if kind in ("content.published", "content.unpublished"):
-        keys = [k.cms(payload["entry_id"])]
-        if payload.get("type") in ("navigation", "footer"):
-            keys.append(k.NAV)
-        # A newly published block is on no cached page's key list yet: purge the page kinds that list them.
-        if payload.get("type") == "hero":
-            keys.append(k.page("home"))
-        if payload.get("type") == "promo":
-            keys += [k.page("home"), k.page("category"), k.page("product")]
-        return [PlannedPurge(tuple(keys), regions)]
-    if kind == "promotion.scheduled":
-        target = {"sku": k.price, "category": k.category}.get(payload.get("scope", ""))
-        if target is None or not payload.get("target"):
-            return []  # brand and order promotions: pages' TTLs are already clamped to the boundary
-        keys = (target(payload["target"]),)
-        return [
-            PlannedPurge(keys, regions, datetime.fromisoformat(payload["starts_at"])),
-            PlannedPurge(keys, regions, datetime.fromisoformat(payload["ends_at"])),
-        ]
-    return []
-
-
-def edge_targets(settings: InvalidatorSettings, regions: tuple[str, ...]) -> list[Target]:
-    """Where a purge in `regions` goes. Our Varnish VCL (it stores nothing fetched before the last purge) and
-    the origin page cache (it marks renders that straddle a purge stale) close the fetch-during-purge window
-    themselves; Fastly and Cloudflare get each key purge a second time instead."""
-    targets = []
-    for code in regions:
-        region = settings.regions.get(code)
-        if region is None:
-            continue
-        if settings.edge == "varnish":
-            targets += [Target(code, f"varnish:{edge.url}", followup=False) for edge in region.edges_of("varnish")]
-        else:
-            targets.append(Target(code, "origin", followup=False))
-        if settings.fastly_token:
-            targets += [Target(code, f"fastly:{edge.service_id}") for edge in region.edges_of("fastly")]
-        if settings.cloudflare_token:
-            targets += [Target(code, f"cloudflare:{edge.zone_id}") for edge in region.edges_of("cloudflare")]
-    return targets
-
-
-def build_adapters(settings: InvalidatorSettings, client: httpx.AsyncClient) -> dict[str, EdgeAdapter]:
-    adapters: dict[str, EdgeAdapter] = {"origin": OriginCacheAdapter(settings.origin_url, settings.admin_token, client)}
-    for region in settings.regions:
-        for edge in region.edges:
-            if edge.kind == "varnish":
-                adapters[f"varnish:{edge.url}"] = VarnishAdapter(edge.url, client)
-            elif edge.kind == "fastly":
-                adapters[f"fastly:{edge.service_id}"] = FastlyAdapter(
-                    edge.service_id, settings.fastly_token, client, settings.fastly_api
-                )
-            elif edge.kind == "cloudflare":
-                adapters.setdefault(
-                    f"cloudflare:{edge.zone_id}",
-                    CloudflareAdapter(edge.zone_id, settings.cloudflare_token, client, settings.cloudflare_api),
-                )
-    return adapters
+PARKED_KEPT = 100  # the most recent parked events the status endpoint lists
 
 
 async def consume_outboxes(app: Litestar) -> None:
@@ -162,11 +72,12 @@ async def _consume_one(
     events = response.json()["events"]
     if not events:
         return False
+    fanout: Fanout = app.state.fanout
     specs = [
         PurgeSpec(
             keys=planned.keys,
             urls=(),
-            targets=tuple(edge_targets(settings, planned.regions)),
+            targets=tuple(fanout.targets(planned.regions)),
             soft=True,
             source=f"{service}:{event['type']}",
             dedupe_key=f"{service}:{event['id']}:{number}",
@@ -174,11 +85,28 @@ async def _consume_one(
             followup_after=timedelta(seconds=settings.followup_delay),
         )
         for event in events
-        for number, planned in enumerate(plan(event, settings.regions))
+        for number, planned in enumerate(_plan_or_park(app, settings, service, event))
     ]
     await store.record_events(service, events[-1]["seq"], specs)
     app.state.purge_signal.set()
     return True
+
+
+def _plan_or_park(
+    app: Litestar, settings: InvalidatorSettings, service: str, event: dict[str, Any]
+) -> list[PlannedPurge]:
+    """An event no planner can read is parked where the status endpoint shows it, and the outbox moves on:
+    one bad event must not hold back every purge behind it."""
+    try:
+        return plan(event, settings.regions)
+    except UnplannableEvent as exc:
+        parked: deque[dict[str, Any]] = app.state.parked
+        entry = {"service": service, "seq": event.get("seq"), "id": event.get("id"), "type": event.get("type")}
+        if entry not in ({key: p[key] for key in entry} for p in parked):  # a batch read again parks nothing new
+            _log.warning("parked %s event %s from %s: %s", event.get("type"), event.get("id"), service, exc)
+            app.state.counters["events_parked"] += 1
+            parked.append(entry | {"reason": str(exc)[:300]})
+        return []
 
 
 async def run_purgers(app: Litestar) -> None:
@@ -205,12 +133,12 @@ async def _purger(app: Litestar, region: str) -> None:
 
 
 async def _deliver_once(app: Litestar, region: str) -> bool:
-    adapters: dict[str, EdgeAdapter] = app.state.adapters
+    adapters: dict[EdgeId, EdgeAdapter] = app.state.adapters
     store: PurgeStore = app.state.purge_store
     batch = await store.due(region, utcnow())
     if not batch:
         return False
-    by_edge: dict[tuple[str, bool], list[Due]] = defaultdict(list)
+    by_edge: dict[tuple[EdgeId, bool], list[Due]] = defaultdict(list)
     for item in batch:
         by_edge[(item.edge, item.soft)].append(item)
     outcomes = await asyncio.gather(

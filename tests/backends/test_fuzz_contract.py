@@ -33,7 +33,7 @@ from backends.catalog.app import create_app as create_catalog
 from backends.checkout.app import create_app as create_checkout
 from backends.cms.app import create_app as create_cms
 from backends.pricing.app import create_app as create_pricing
-from cache.service import create_app as create_invalidator
+from cache.invalidation.service import create_app as create_invalidator
 from storefront.app import create_app as create_origin
 from storefront.session import SESSION_COOKIE, ShopperSession, cart_cookie
 from storefront.settings import Settings

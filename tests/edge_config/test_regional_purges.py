@@ -235,7 +235,7 @@ def test_varnish_edges_get_each_purge_once(edge_stack: EdgeStack) -> None:
     from sqlalchemy import select
 
     from backends.common import Database
-    from cache.purge_log import PurgeDelivery
+    from cache.invalidation.log import PurgeDelivery
 
     api = f"{edge_stack.url('invalidator')}/admin/purges"
     purge_id = httpx.post(api, json={"keys": ["page:home"], "regions": ["us"]}, headers=ADMIN).json()["id"]

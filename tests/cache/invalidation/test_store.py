@@ -12,10 +12,9 @@ from redis.asyncio import Redis
 
 from backends.common import Database
 from backends.common.db import utcnow
-from cache.invalidator import plan
-from cache.purge_log import PurgeBase, Target
-from cache.purge_store import PurgeSpec, PurgeStore, RedisPurgeStore, SqlPurgeStore
-from edge_config import load_regions
+from cache.invalidation.log import PurgeBase
+from cache.invalidation.store import PurgeSpec, PurgeStore, RedisPurgeStore, SqlPurgeStore
+from cache.invalidation.targets import EdgeId, Target
 
 
 @pytest.fixture(params=["database", "redis"])
@@ -32,7 +31,13 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 
 
 def spec(**changes: object) -> PurgeSpec:
-    base = {"keys": ("product:1",), "urls": (), "targets": (Target("eu", "varnish:a"),), "soft": True, "source": "t"}
+    base = {
+        "keys": ("product:1",),
+        "urls": (),
+        "targets": (Target("eu", EdgeId("varnish", "a")),),
+        "soft": True,
+        "source": "t",
+    }
     return PurgeSpec(**(base | changes))  # type: ignore[arg-type]
 
 
@@ -93,34 +98,8 @@ async def test_redis_replays_deliveries_a_dead_purger_never_acknowledged(
         now = utcnow()
         assert len(await store.due("eu", now)) == 1  # read, then the purger "dies" before acknowledging
         assert await store.due("eu", now) == []  # not handed out twice while it may still be in flight
-        monkeypatch.setattr("cache.purge_store.CLAIM_IDLE_MS", 0)  # as if the claim timeout had passed
+        monkeypatch.setattr("cache.invalidation.store.CLAIM_IDLE_MS", 0)  # as if the claim timeout had passed
         [replayed] = await store.due("eu", now)
         assert replayed.keys == ("product:1",)
     finally:
         await redis.aclose()
-
-
-def test_only_visible_changes_purge() -> None:
-    regions = load_regions()
-    event = {"type": "inventory.changed", "regions": ["eu"], "payload": {"product_id": 4, "visible_change": False}}
-    assert plan(event, regions) == []
-    event["payload"]["visible_change"] = True  # type: ignore[index]
-    [purge] = plan(event, regions)
-    assert purge.keys == ("product:4",) and purge.regions == ("eu",)
-    price = {"type": "price.changed", "regions": ["apac"], "payload": {"sku": "S-1", "product_id": 9}}
-    assert plan(price, regions)[0].keys == ("price:S-1", "product:9")
-    nav = {"type": "content.published", "regions": ["*"], "payload": {"entry_id": 3, "type": "navigation"}}
-    [purge] = plan(nav, regions)
-    assert set(purge.keys) == {"cms:3", "nav"} and purge.regions == ("us", "eu", "apac")
-    promo = {
-        "type": "promotion.scheduled",
-        "regions": ["us"],
-        "payload": {
-            "scope": "category",
-            "target": "boots",
-            "starts_at": "2030-01-01T00:00:00+00:00",
-            "ends_at": "2030-01-02T00:00:00+00:00",
-        },
-    }
-    start, end = plan(promo, regions)
-    assert start.keys == ("category:boots",) and start.not_before is not None and end.not_before > start.not_before

@@ -8,7 +8,9 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from cache.edge_adapters import CloudflareAdapter, EdgeError, FastlyAdapter
+from cache.invalidation.edges.base import EdgeError
+from cache.invalidation.edges.cloudflare import CloudflareAdapter
+from cache.invalidation.edges.fastly import FastlyAdapter
 from tests.edge_config.conftest import Recorder, recorder  # noqa: F401 - the fixture
 
 OK = (200, {"Content-Type": "application/json"}, b'{"status": "ok"}')

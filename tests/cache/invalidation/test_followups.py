@@ -13,16 +13,17 @@ from redis.asyncio import Redis
 
 from backends.common import Database
 from backends.common.db import utcnow
-from cache.invalidator import edge_targets
-from cache.purge_log import PurgeBase
-from cache.purge_store import PurgeSpec, PurgeStore, RedisPurgeStore, SqlPurgeStore
+from cache.invalidation.fanout import Fanout
+from cache.invalidation.log import PurgeBase
+from cache.invalidation.store import PurgeSpec, PurgeStore, RedisPurgeStore, SqlPurgeStore
+from cache.invalidation.targets import EdgeId, Target
 from edge_config import Edge, Region, RegionCatalogue
 from storefront.settings import InvalidatorSettings
 
 EDGES = (
-    Edge("varnish", url="http://127.0.0.1:8082"),
-    Edge("fastly", service_id="svc"),
-    Edge("cloudflare", zone_id="z"),
+    Edge.of("varnish", url="http://127.0.0.1:8082"),
+    Edge.of("fastly", service_id="svc"),
+    Edge.of("cloudflare", zone_id="z"),
 )
 
 
@@ -40,13 +41,17 @@ def settings(edge: str) -> InvalidatorSettings:
     )
 
 
+def eu_targets(edge: str) -> list[Target]:
+    return Fanout.from_settings(settings(edge), env={}).targets(("eu",))
+
+
 def test_only_edges_without_a_guard_of_their_own_get_a_follow_up() -> None:
-    assert {t.edge: t.followup for t in edge_targets(settings("varnish"), ("eu",))} == {
+    assert {str(t.edge): t.followup for t in eu_targets("varnish")} == {
         "varnish:http://127.0.0.1:8082": False,
         "fastly:svc": True,
         "cloudflare:z": True,
     }
-    assert {t.edge: t.followup for t in edge_targets(settings("origin"), ("eu",))} == {
+    assert {str(t.edge): t.followup for t in eu_targets("origin")} == {
         "origin": False,
         "fastly:svc": True,
         "cloudflare:z": True,
@@ -67,7 +72,7 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 
 
 async def test_the_second_delivery_goes_only_to_edges_that_need_it(store: PurgeStore) -> None:
-    targets = tuple(edge_targets(settings("varnish"), ("eu",)))
+    targets = tuple(eu_targets("varnish"))
     spec = PurgeSpec(
         keys=("nav",), urls=(), targets=targets, soft=True, source="t", followup_after=timedelta(seconds=2)
     )
@@ -77,7 +82,10 @@ async def test_the_second_delivery_goes_only_to_edges_that_need_it(store: PurgeS
     assert sorted((d.edge, d.followup) for d in first) == sorted((t.edge, False) for t in targets)
     await store.ack(first, 1, now)
     later = await store.due("eu", now + timedelta(seconds=2))
-    assert sorted((d.edge, d.followup) for d in later) == [("cloudflare:z", True), ("fastly:svc", True)]
+    assert sorted((d.edge, d.followup) for d in later) == [
+        (EdgeId("cloudflare", "z"), True),
+        (EdgeId("fastly", "svc"), True),
+    ]
     await store.ack(later, 0, now)
     receipt = await store.receipt(purge_id)
     assert receipt is not None and receipt["complete"]
