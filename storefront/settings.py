@@ -76,7 +76,8 @@ class ServiceSettings:
 class CatalogSettings(ServiceSettings):
     low_stock_threshold: int = 5
     checkout_url: str = ""  # the catalog's displayed stock follows checkout's (empty: nothing to follow)
-    stock_poll_interval: float = 0.2
+    stock_wait: float = 10.0  # seconds each long poll of checkout's outbox may wait for a stock change
+    stock_retry: float = 1.0  # seconds before asking again after checkout failed to answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,7 +220,8 @@ class Settings:
                 echo_sql=echo,
                 low_stock_threshold=_int(env, "LOW_STOCK_THRESHOLD", 5),
                 checkout_url=urls["checkout"],
-                stock_poll_interval=_float(env, "STOCK_POLL_INTERVAL", 0.2),
+                stock_wait=_float(env, "STOCK_WAIT", 10.0),
+                stock_retry=_float(env, "STOCK_RETRY", 1.0),
             ),
             checkout=CheckoutSettings(
                 name="checkout",

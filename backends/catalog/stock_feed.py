@@ -4,6 +4,9 @@ Each batch of `inventory.changed` events is applied with the cursor move in one 
 each event carries the absolute stock, so a batch seen twice changes nothing. The catalog writes its
 own `inventory.changed` as it applies them, which is what the invalidator purges on: pages are purged
 only once the catalog can serve the new stock.
+
+The feed long-polls checkout's outbox (`wait`): checkout answers as soon as a change commits, and an idle
+shop costs one request every `stock_wait` seconds. After a failure it waits `stock_retry` before asking again.
 """
 
 from __future__ import annotations
@@ -27,27 +30,27 @@ async def follow_checkout_stock(app: Litestar) -> None:
     if not settings.checkout_url:
         return
     headers = {"Authorization": f"Bearer {settings.admin_token}"}
-    async with httpx.AsyncClient(base_url=settings.checkout_url, headers=headers, timeout=5.0) as client:
+    timeout = httpx.Timeout(5.0, read=settings.stock_wait + 5.0)
+    async with httpx.AsyncClient(base_url=settings.checkout_url, headers=headers, timeout=timeout) as client:
         failing = False
         while True:
             try:
-                applied = await apply_batch(app, client)
+                await apply_batch(app, client, wait=settings.stock_wait)
                 failing = False
             except (httpx.HTTPError, ValueError, KeyError) as exc:
                 if not failing:  # once per outage, not once per poll
                     _log.warning("cannot follow checkout's stock at %s: %s", settings.checkout_url, exc)
                 failing = True
-                applied = 0
-            if not applied:
-                await asyncio.sleep(settings.stock_poll_interval)
+                await asyncio.sleep(settings.stock_retry)
 
 
-async def apply_batch(app: Litestar, client: httpx.AsyncClient) -> int:
+async def apply_batch(app: Litestar, client: httpx.AsyncClient, *, wait: float = 0.0) -> int:
+    """Apply the next batch of checkout's events (waiting up to `wait` seconds for one); how many."""
     settings: CatalogSettings = app.state.settings
     async with app.state.db.sessionmaker() as session:
         cursor = await session.get(FeedCursor, SOURCE)
         after = cursor.last_seq if cursor else 0
-    response = await client.get("/admin/outbox", params={"after": after, "limit": 200})
+    response = await client.get("/admin/outbox", params={"after": after, "limit": 200, "wait": wait})
     response.raise_for_status()
     events = response.json()["events"]
     if not events:

@@ -9,7 +9,7 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontext
 from typing import Annotated, Any, Union
 
 import msgspec
-from litestar import Litestar, Response, get
+from litestar import Litestar, Request, Response, get
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.params import Parameter
@@ -89,16 +89,36 @@ async def healthz(state: State) -> Response[Health]:
     return Response({"status": "ok", "service": state.settings.name})
 
 
+MAX_OUTBOX_WAIT = 30.0  # seconds a long poll of the outbox may be held
+
+
+async def _hung_up(request: Request[Any, Any, Any]) -> None:
+    """Returns when the client disconnects (a long poll ends early rather than hold the server's shutdown)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
 def _outbox_route(
     model: type[OutboxEventMixin], payloads: Mapping[str, type[msgspec.Struct]] | None
 ) -> ControllerRouterHandler:
     async def outbox(
+        request: Request[Any, Any, Any],
+        state: State,
         db_session: AsyncSession,
         after: Cursor = 0,
         limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
+        wait: Annotated[float, Parameter(ge=0, le=MAX_OUTBOX_WAIT)] = 0,
     ) -> OutboxPage:
-        """Events in commit order after sequence number `after`, for the invalidator to consume."""
-        events = await read_events(db_session, model, after=after, limit=limit)
+        """Events in commit order after sequence number `after`, for the invalidator to consume. With `wait`
+        (seconds), an empty answer waits that long for an event to be committed: a long poll."""
+        gone = asyncio.ensure_future(_hung_up(request)) if wait else None
+        try:
+            events = await read_events(
+                db_session, model, after=after, limit=limit, wait=wait, signal=state.db.outbox_signal, gone=gone
+            )
+        finally:
+            if gone is not None:
+                gone.cancel()
         page = {"events": [e.as_dict() for e in events], "last_seq": events[-1].seq if events else after}
         return page  # type: ignore[return-value]  # the dict is encoded as is; OutboxPage documents it
 

@@ -13,7 +13,10 @@ from typing import Any
 from sqlalchemy import DateTime, MetaData, event, text
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
+
+from backends.common.commits import OutboxSignal
 
 
 def utcnow() -> datetime:
@@ -70,6 +73,7 @@ class Database:
     # SQLite has one writer at a time anyway; queueing this process's writers here, in order, beats
     # letting them poll the file lock with SQLite's busy handler (which sleeps up to 100 ms a try).
     _write_turn: asyncio.Lock | None = field(default=None)
+    outbox_signal: OutboxSignal = field(default_factory=OutboxSignal)
 
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
@@ -98,11 +102,17 @@ class Database:
             event.listen(write_engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(write_engine.sync_engine, "connect", _sqlite_manual_transactions)
             event.listen(write_engine.sync_engine, "begin", _begin_immediate)
+        # This database's own session class, so its commits fire its own outbox signal and no other's.
+        signal = OutboxSignal()
+        session_class = type("DatabaseSession", (Session,), {})
+        event.listen(session_class, "after_commit", signal.after_commit)
+        event.listen(session_class, "after_rollback", signal.after_rollback)
         return cls(
             engine=engine,
-            sessionmaker=async_sessionmaker(engine, expire_on_commit=False),
-            writer=async_sessionmaker(write_engine, expire_on_commit=False),
+            sessionmaker=async_sessionmaker(engine, expire_on_commit=False, sync_session_class=session_class),
+            writer=async_sessionmaker(write_engine, expire_on_commit=False, sync_session_class=session_class),
             _write_turn=asyncio.Lock() if parsed.get_backend_name() == "sqlite" else None,
+            outbox_signal=signal,
         )
 
     @property

@@ -1,7 +1,13 @@
-"""The transactional outbox: events appended in the same transaction as the change they describe."""
+"""The transactional outbox: events appended in the same transaction as the change they describe.
+
+Readers long-poll it: a commit that added events wakes this process's waiting readers at once (the
+`OutboxSignal`), and a reader also looks again every `RECHECK` seconds, which is how it learns of events
+another process (another worker of the same service) committed. A missed wake-up costs at most that.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -11,6 +17,7 @@ from sqlalchemy import JSON, Integer, String, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from backends.common.commits import OutboxSignal, note_outbox_events
 from backends.common.db import UTCDateTime, utcnow
 
 EVENT_TYPES = frozenset(
@@ -27,6 +34,7 @@ EVENT_TYPES = frozenset(
     }
 )
 ALL_REGIONS = "*"
+RECHECK = 1.0  # seconds between a waiting reader's looks at the table, for commits made by other processes
 
 
 class OutboxEventMixin:
@@ -65,13 +73,36 @@ def add_event(
         raise ValueError("an event needs a region scope (a region code or '*')")
     event = model(type=event_type, regions=scope, payload=payload)  # type: ignore[call-arg]
     session.add(event)
+    note_outbox_events(session)
     return event
 
 
 async def read_events(
-    session: AsyncSession, model: type[OutboxEventMixin], *, after: int, limit: int
+    session: AsyncSession,
+    model: type[OutboxEventMixin],
+    *,
+    after: int,
+    limit: int,
+    wait: float = 0.0,
+    signal: OutboxSignal | None = None,
+    gone: asyncio.Future[None] | None = None,
 ) -> Sequence[OutboxEventMixin]:
-    result = await session.scalars(
-        select(model).where(model.seq > after).order_by(model.seq).limit(limit)  # type: ignore[arg-type]
-    )
-    return result.all()
+    """Events after `after`; with none yet, wait up to `wait` seconds for one to be committed (or until
+    `gone` is done: the reader hung up)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    while True:
+        woken = signal.mark() if signal else asyncio.Event()
+        result = await session.scalars(
+            select(model).where(model.seq > after).order_by(model.seq).limit(limit)  # type: ignore[arg-type]
+        )
+        events = result.all()
+        remaining = deadline - loop.time()
+        if events or remaining <= 0 or (gone is not None and gone.done()):
+            return events
+        await session.rollback()  # end the read transaction: the next look needs a fresh snapshot
+        waits = [asyncio.ensure_future(woken.wait()), *([gone] if gone is not None else [])]
+        try:
+            await asyncio.wait(waits, timeout=min(remaining, RECHECK), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waits[0].cancel()

@@ -1,0 +1,80 @@
+"""The outbox's long poll, over real HTTP: a commit wakes the waiting reader; a commit made by another process
+is found on a recheck."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+import uvicorn
+
+from backends.common import Database, outbox
+from backends.pricing.app import create_app
+from backends.pricing.models import PricingEvent
+from edge_config.ports import free_port
+from storefront.settings import Settings
+from tests.conftest import ADMIN
+
+PRICE = "/admin/prices/eu/SKU-00004-1"
+
+
+@pytest.fixture
+def pricing(seeded: Settings) -> Iterator[str]:
+    """The pricing service on a loopback port, serving requests concurrently as in production."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(seeded.pricing), host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert server.started, "pricing did not start"
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=30)
+
+
+@pytest.fixture
+async def client(pricing: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=pricing, headers=ADMIN, timeout=60) as client:
+        yield client
+
+
+async def test_a_commit_wakes_the_reader_waiting_on_the_outbox(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(outbox, "RECHECK", 3600.0)  # no second look at the table: only the commit can wake it
+    waiting = asyncio.create_task(client.get("/admin/outbox", params={"wait": 30}))
+    await asyncio.sleep(0)
+    assert (await client.put(PRICE, json={"list": "99.90"})).json()["changed"] is True
+    page = (await waiting).json()
+    assert [e["type"] for e in page["events"]] == ["price.changed"] and page["last_seq"] == page["events"][0]["seq"]
+    # Nothing new after it: a zero wait answers at once, empty.
+    again = (await client.get("/admin/outbox", params={"after": page["last_seq"]})).json()
+    assert again == {"events": [], "last_seq": page["last_seq"]}
+
+
+async def test_an_event_another_process_commits_is_found_on_a_recheck(
+    client: httpx.AsyncClient, seeded: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(outbox, "RECHECK", 0.05)
+    waiting = asyncio.create_task(client.get("/admin/outbox", params={"wait": 30}))
+    await asyncio.sleep(0)
+    other = Database.connect(seeded.pricing.database_url)  # its own signal, as another worker's would be
+    try:
+        async with other.write() as session:
+            outbox.add_event(session, PricingEvent, "price.changed", ["eu"], {"sku": "SKU-00004-1"})
+    finally:
+        await other.dispose()
+    assert [e["type"] for e in (await waiting).json()["events"]] == ["price.changed"]
+
+
+@pytest.mark.parametrize("wait", ["-1", "31", "soon", "nan"])
+async def test_a_bad_wait_is_refused(client: httpx.AsyncClient, wait: str) -> None:
+    response = await client.get("/admin/outbox", params={"wait": wait})
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
