@@ -494,6 +494,14 @@ def bench_chaos(cluster: Cluster, quick: bool, output: Path) -> list[str]:
     return run(quick=False, products=10_000, users=600, output=report_dir)
 
 
+def bench_idle(cluster: Cluster, quick: bool) -> list[str]:
+    """CPU of the whole embedded stack with no traffic (its own cluster; the goal is 2% of one core)."""
+    from loadtests.idle import measure, section
+
+    seconds, settle = (5.0, 3.0) if quick else (60.0, 20.0)
+    return section(measure(seconds=seconds, settle=settle), seconds)
+
+
 BENCHMARKS: dict[str, Callable[..., list[str]]] = {
     "parallel": bench_parallel,
     "render": bench_render,
@@ -503,6 +511,7 @@ BENCHMARKS: dict[str, Callable[..., list[str]]] = {
     "checkout": bench_checkout,
     "loadtest": bench_loadtest,
     "chaos": bench_chaos,
+    "idle": bench_idle,
 }
 
 

@@ -76,7 +76,7 @@ class ServiceSettings:
 class CatalogSettings(ServiceSettings):
     low_stock_threshold: int = 5
     checkout_url: str = ""  # the catalog's displayed stock follows checkout's (empty: nothing to follow)
-    stock_wait: float = 10.0  # seconds each long poll of checkout's outbox may wait for a stock change
+    stock_wait: float = 25.0  # seconds each long poll of checkout's outbox may wait for a stock change
     stock_retry: float = 1.0  # seconds before asking again after checkout failed to answer
 
 
@@ -94,7 +94,7 @@ class CheckoutSettings(ServiceSettings):
 @dataclass(frozen=True, slots=True)
 class CmsSettings(ServiceSettings):
     preview_token: str = ""
-    scheduler_interval: float = 1.0
+    scheduler_interval: float = 30.0  # longest sleep of the scheduled-publish loop (it wakes when one is due)
     webhook_url: str = ""  # told after every publish, so purges need not wait for the next outbox poll
     webhook_secret: str = ""
 
@@ -159,7 +159,9 @@ class InvalidatorSettings(ServiceSettings):
     edge: str = "origin"  # which edges to purge: the origin page cache, or the regions' Varnish
     origin_url: str = "http://127.0.0.1:8000"
     outboxes: dict[str, tuple[str, str]] = field(default_factory=dict)  # service -> (url, token)
-    poll_interval: float = 0.02
+    outbox_wait: float = 25.0  # seconds each long poll of a backend's outbox may be held by the backend
+    poll_interval: float = 0.02  # pause after an empty answer (a backend that does not long-poll)
+    purge_recheck: float = 30.0  # purgers sleep until woken or a delayed delivery falls due, at most this long
     followup_delay: float = 2.0
     fastly_token: str = ""
     fastly_api: str = "https://api.fastly.com"
@@ -220,7 +222,7 @@ class Settings:
                 echo_sql=echo,
                 low_stock_threshold=_int(env, "LOW_STOCK_THRESHOLD", 5),
                 checkout_url=urls["checkout"],
-                stock_wait=_float(env, "STOCK_WAIT", 10.0),
+                stock_wait=_float(env, "STOCK_WAIT", 25.0),
                 stock_retry=_float(env, "STOCK_RETRY", 1.0),
             ),
             checkout=CheckoutSettings(
@@ -254,7 +256,7 @@ class Settings:
                 preview_token=_get(env, "PREVIEW_TOKEN", f"{_DEV_TOKEN_PREFIX}preview-token"),
                 regions=regions,
                 echo_sql=echo,
-                scheduler_interval=_float(env, "CMS_SCHEDULER_INTERVAL", 1.0),
+                scheduler_interval=_float(env, "CMS_SCHEDULER_INTERVAL", 30.0),
                 webhook_url=_get(env, "CMS_WEBHOOK_URL", f"{urls['invalidator']}/hooks/cms"),
                 webhook_secret=webhook_secret,
             ),
@@ -272,7 +274,9 @@ class Settings:
                     "pricing": (urls["pricing"], admin_token),
                     "cms": (urls["cms"], editor_token),
                 },
+                outbox_wait=_float(env, "OUTBOX_WAIT", 25.0),
                 poll_interval=_float(env, "PURGE_POLL_INTERVAL", 0.02),
+                purge_recheck=_float(env, "PURGE_RECHECK", 30.0),
                 followup_delay=_float(env, "PURGE_FOLLOWUP_DELAY", 2.0),
                 fastly_token=_get(env, "FASTLY_TOKEN", ""),
                 fastly_api=_get(env, "FASTLY_API", "https://api.fastly.com"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -33,6 +34,6 @@ def create_app(settings: CmsSettings | None = None) -> Litestar:
         route_handlers=[DeliveryController, PreviewController, EditorController],
         resources=[http_client],
         background=[run_scheduler],
-        state={"webhook_tasks": set()},
+        state={"webhook_tasks": set(), "schedule_wake": asyncio.Event()},
         admin_scheme="editor",  # the CMS's admin token is the editor token
     )

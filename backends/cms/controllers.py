@@ -159,6 +159,8 @@ class EditorController(Controller):
             raise _conflict(exc) from exc
         if found is None:
             raise NotFoundException(detail=f"No entry {entry_id}.")
+        if at is not None:
+            state.schedule_wake.set()  # the scheduler may be asleep past this new instant
         notify(state, entry_id)
         return found  # type: ignore[return-value]
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backends.cms.models import CmsEvent, Entry, EntryVersion
@@ -173,6 +173,12 @@ async def unpublish(session: AsyncSession, *, entry_id: int, catalogue: RegionCa
                 )
         entry.scheduled_version, entry.scheduled_at = None, None
         return entry_dict(entry)
+
+
+async def next_scheduled(session: AsyncSession) -> datetime | None:
+    """When the earliest scheduled publish is due, if any."""
+    async with session.begin():
+        return await session.scalar(select(func.min(Entry.scheduled_at)))
 
 
 async def publish_due(session: AsyncSession, *, now: datetime, catalogue: RegionCatalogue) -> int:

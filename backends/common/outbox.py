@@ -34,7 +34,7 @@ EVENT_TYPES = frozenset(
     }
 )
 ALL_REGIONS = "*"
-RECHECK = 1.0  # seconds between a waiting reader's looks at the table, for commits made by other processes
+RECHECK = 5.0  # seconds between a waiting reader's looks at the table, for commits made by other processes
 
 
 class OutboxEventMixin:

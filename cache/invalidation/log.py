@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, select, update
+from sqlalchemy import JSON, ForeignKey, Index, String, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -118,6 +118,15 @@ async def due(
         .limit(limit)
     )
     return [(delivery, request) for delivery, request in rows.all()]
+
+
+async def next_due(session: AsyncSession, region: str) -> datetime | None:
+    """When the region's earliest pending delivery falls due (it may be past), or None with none pending."""
+    return await session.scalar(
+        select(func.min(PurgeDelivery.not_before)).where(
+            PurgeDelivery.region == region, PurgeDelivery.acked_at.is_(None)
+        )
+    )
 
 
 async def acknowledge(session: AsyncSession, ids: Sequence[int], removed: int, now: datetime) -> None:

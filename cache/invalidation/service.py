@@ -17,7 +17,7 @@ from cache.invalidation.api import PurgeController, RateLimiter, cms_webhook, me
 from cache.invalidation.fanout import Fanout
 from cache.invalidation.log import PurgeBase
 from cache.invalidation.store import RedisPurgeStore, SqlPurgeStore
-from cache.invalidation.workers import PARKED_KEPT, consume_outboxes, run_purgers
+from cache.invalidation.workers import PARKED_KEPT, PurgeWake, consume_outboxes, run_purgers
 from storefront.settings import InvalidatorSettings, Settings
 
 
@@ -49,7 +49,7 @@ def create_app(settings: InvalidatorSettings | None = None) -> Litestar:
         resources=[clients],
         background=[consume_outboxes, run_purgers],
         state={
-            "purge_signal": asyncio.Event(),
+            "purge_signal": PurgeWake(region.code for region in settings.regions),
             "outbox_wake": asyncio.Event(),
             "rate_limiter": RateLimiter(settings.purge_rate),
             "webhook_guard": ReplayGuard(settings.webhook_secret),

@@ -10,7 +10,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from redis.asyncio import Redis
@@ -56,6 +56,7 @@ class PurgeStore(Protocol):
     async def cursor(self, service: str) -> int: ...
     async def record_events(self, service: str, last_seq: int, specs: Sequence[PurgeSpec]) -> None: ...
     async def due(self, region: str, now: datetime, limit: int = 200) -> list[Due]: ...
+    async def next_due(self, region: str) -> datetime | None: ...
     async def ack(self, items: Sequence[Due], removed: int, now: datetime) -> None: ...
     async def retry(self, items: Sequence[Due], error: str, now: datetime) -> None: ...
     async def receipt(self, purge_id: str) -> dict[str, Any] | None: ...
@@ -119,6 +120,10 @@ class SqlPurgeStore:
             )
             for d, r in rows
         ]
+
+    async def next_due(self, region: str) -> datetime | None:
+        async with self.db.sessionmaker() as session:
+            return await sql.next_due(session, region)
 
     async def ack(self, items: Sequence[Due], removed: int, now: datetime) -> None:
         async with self.db.sessionmaker() as session, session.begin():
@@ -245,6 +250,12 @@ class RedisPurgeStore:
                 )
             )
         return out
+
+    async def next_due(self, region: str) -> datetime | None:
+        """The earliest delayed delivery of any region (a purger woken early finds nothing and waits again);
+        deliveries already in a stream were due when they were added."""
+        first = await self.redis.zrange(self._k("delayed"), 0, 0, withscores=True)
+        return datetime.fromtimestamp(first[0][1], UTC) if first else None
 
     async def _settle(self, item: Due, state: dict[str, Any]) -> None:
         message_id = item.id.split("|", 1)[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict, deque
+from collections.abc import Iterable
 from contextlib import suppress
 from datetime import timedelta
 from typing import Any
@@ -22,40 +23,51 @@ from storefront.settings import InvalidatorSettings
 
 _log = logging.getLogger(__name__)
 OUTBOX_BATCH = 200
+MIN_SLEEP = 0.01  # seconds: a delivery due in the past that `due` did not return is not asked for in a hot loop
 PARKED_KEPT = 100  # the most recent parked events the status endpoint lists
 
 
 async def consume_outboxes(app: Litestar) -> None:
-    """Poll every backend's outbox; each event becomes purges in the same transaction as its cursor."""
+    """Follow every backend's outbox, each in its own long poll; each event becomes purges in the same
+    transaction as its cursor."""
+    settings: InvalidatorSettings = app.state.settings
+    async with asyncio.TaskGroup() as group:
+        for service in settings.outboxes:
+            group.create_task(_follow(app, service))
+
+
+async def _follow(app: Litestar, service: str) -> None:
+    """Long-poll one outbox: the backend answers as soon as an event commits, or after `outbox_wait` with
+    nothing. A backend that is down is asked again after a growing pause (0.1 s doubling to 5 s; a webhook
+    cuts it short), and said so once rather than every time: its outbox keeps every event until it is back."""
     settings: InvalidatorSettings = app.state.settings
     client: httpx.AsyncClient = app.state.http
-    # A service that is down is asked again after a growing pause (0.1 s doubling to 5 s), and said so once,
-    # rather than every poll: its outbox keeps every event until it is back.
-    failures: dict[str, int] = {}
-    next_try: dict[str, float] = {}
-    loop = asyncio.get_running_loop()
+    url, token = settings.outboxes[service]
+    failures = 0
     while True:
-        due = [name for name in settings.outboxes if next_try.get(name, 0.0) <= loop.time()]
-        results = await asyncio.gather(
-            *(_consume_one(app, settings, client, name, *settings.outboxes[name]) for name in due),
-            return_exceptions=True,
-        )
-        for service, result in zip(due, results, strict=True):
-            if isinstance(result, BaseException) and not isinstance(result, Exception):
-                raise result
-            if isinstance(result, Exception):
-                failures[service] = failures.get(service, 0) + 1
-                next_try[service] = loop.time() + min(5.0, 0.1 * 2 ** (failures[service] - 1))
-                if failures[service] == 1:
-                    _log.warning("reading the %s outbox failed (%s); retrying", service, type(result).__name__)
-            elif failures.pop(service, 0):
-                next_try.pop(service, None)
-                _log.warning("reading the %s outbox works again", service)
-        if not any(result is True for result in results):
-            wake: asyncio.Event = app.state.outbox_wake
-            with suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), timeout=settings.poll_interval)
-            wake.clear()
+        try:
+            got_events = await _consume_one(app, settings, client, service, url, token)
+        except Exception as exc:  # any failure to read or record: the cursor did not move, so nothing is lost
+            failures += 1
+            if failures == 1:
+                _log.warning("reading the %s outbox failed (%s); retrying", service, type(exc).__name__)
+            await _pause(app.state.outbox_wake, min(5.0, 0.1 * 2 ** (failures - 1)))
+            continue
+        if failures:
+            failures = 0
+            _log.warning("reading the %s outbox works again", service)
+        if not got_events:
+            # The backend held the request for `outbox_wait` already; this only keeps a backend that ignores
+            # `wait` from being asked in a tight loop.
+            await _pause(app.state.outbox_wake, settings.poll_interval)
+
+
+async def _pause(wake: asyncio.Event, seconds: float) -> None:
+    """Sleep `seconds`, or less if `wake` is set (a webhook says an outbox has news)."""
+    with suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await wake.wait()
+    wake.clear()
 
 
 async def _consume_one(
@@ -65,8 +77,9 @@ async def _consume_one(
     after = await store.cursor(service)
     response = await client.get(
         f"{url}/admin/outbox",
-        params={"after": after, "limit": OUTBOX_BATCH},
+        params={"after": after, "limit": OUTBOX_BATCH, "wait": settings.outbox_wait},
         headers={"Authorization": f"Bearer {token}"},
+        timeout=httpx.Timeout(5.0, read=settings.outbox_wait + 5.0),
     )
     response.raise_for_status()
     events = response.json()["events"]
@@ -109,6 +122,21 @@ def _plan_or_park(
         return []
 
 
+class PurgeWake:
+    """Wakes every region's purger when purges are recorded; one event each, so a purger clears only its
+    own and never swallows another's wake-up."""
+
+    def __init__(self, regions: Iterable[str]) -> None:
+        self._events = {region: asyncio.Event() for region in regions}
+
+    def set(self) -> None:
+        for event in self._events.values():
+            event.set()
+
+    def of(self, region: str) -> asyncio.Event:
+        return self._events[region]
+
+
 async def run_purgers(app: Litestar) -> None:
     settings: InvalidatorSettings = app.state.settings
     async with asyncio.TaskGroup() as group:
@@ -119,7 +147,8 @@ async def run_purgers(app: Litestar) -> None:
 async def _purger(app: Litestar, region: str) -> None:
     """Deliver due purges for one region; repeated keys in one batch go to each edge once."""
     settings: InvalidatorSettings = app.state.settings
-    signal: asyncio.Event = app.state.purge_signal
+    signal = app.state.purge_signal.of(region)
+    store: PurgeStore = app.state.purge_store
     while True:
         try:
             delivered = await _deliver_once(app, region)
@@ -127,8 +156,18 @@ async def _purger(app: Litestar, region: str) -> None:
             _log.exception("purger for %s failed; retrying", region)
             delivered = False
         if not delivered:
+            # Asleep until a new purge is recorded (the signal) or a delayed one (a follow-up, a retry) falls
+            # due; `purge_recheck` bounds the sleep in case a store's answer was missed.
+            try:
+                due_at = await store.next_due(region)
+            except Exception:
+                due_at = None
+            wait = settings.purge_recheck
+            if due_at is not None:
+                wait = min(wait, max(MIN_SLEEP, (due_at - utcnow()).total_seconds()))
             with suppress(TimeoutError):
-                await asyncio.wait_for(signal.wait(), timeout=settings.poll_interval)
+                async with asyncio.timeout(wait):
+                    await signal.wait()
             signal.clear()
 
 

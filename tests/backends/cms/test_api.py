@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -166,6 +168,20 @@ async def test_scheduled_publish_happens_at_its_time(client: AsyncTestClient[Any
     live = await client.get("/delivery/entries/page/sale", params={"locale": "en-US"})
     assert live.status_code == 200
     assert [e["type"] for e in await outbox(client)] == ["content.published"]
+
+
+async def test_the_scheduler_wakes_for_a_publish_scheduled_after_it_fell_asleep(seeded: Settings) -> None:
+    """It sleeps until the next scheduled publish (an hour here, with nothing scheduled), not on a timer."""
+    app = create_app(dataclasses.replace(seeded.cms, scheduler_interval=3600.0))
+    async with AsyncTestClient(app=app) as client:
+        entry = await create_page(client, key="flash")
+        at = datetime.now(UTC) + timedelta(milliseconds=300)
+        await client.post(f"/editor/entries/{entry['id']}/publish", json={"at": at.isoformat()}, headers=EDITOR)
+        deadline = asyncio.get_running_loop().time() + 60
+        while (await client.get("/delivery/entries/page/flash", params={"locale": "en-US"})).status_code != 200:
+            assert asyncio.get_running_loop().time() < deadline, "the scheduled publish never happened"
+            await asyncio.sleep(0.05)
+        assert [e["type"] for e in await outbox(client)] == ["content.published"]
 
 
 async def test_unpublish_hides_content_and_emits(client: AsyncTestClient[Any]) -> None:
