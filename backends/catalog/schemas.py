@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 import msgspec
 
-Availability = Literal["in_stock", "low_stock", "sold_out"]
+from backends.common.events import Availability, payloads
 
 
 class ImageRef(msgspec.Struct):
@@ -132,29 +130,5 @@ class Variants(msgspec.Struct):
     items: list[Variant]
 
 
-class ProductUpdated(msgspec.Struct):
-    product_id: int
-    slug: str
-    category: str
-    fields: list[str]
-    version: int
-
-
-class DisplayedStockChanged(msgspec.Struct):
-    """The catalog's copy of a SKU's stock moved; `visible_change` when its shown availability did."""
-
-    sku: str
-    product_id: int
-    region: str
-    quantity_before: int
-    quantity: int
-    state_before: Availability
-    state_after: Availability
-    visible_change: bool
-
-
 # The outbox's event types and their payloads, as `/admin/outbox` documents them.
-OUTBOX_PAYLOADS: dict[str, type[msgspec.Struct]] = {
-    "product.updated": ProductUpdated,
-    "inventory.changed": DisplayedStockChanged,
-}
+OUTBOX_PAYLOADS = payloads("product.updated", "inventory.changed")

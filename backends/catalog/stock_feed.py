@@ -19,7 +19,8 @@ from litestar import Litestar
 
 from backends.catalog.models import FeedCursor
 from backends.catalog.service import set_stock
-from storefront.settings import CatalogSettings
+from backends.catalog.settings import CatalogSettings
+from backends.common.events import InvalidEvent, StockChanged, parse
 
 SOURCE = "checkout"
 _log = logging.getLogger(__name__)
@@ -63,13 +64,18 @@ async def apply_batch(app: Litestar, client: httpx.AsyncClient, *, wait: float =
         for event in events:
             if event["seq"] <= cursor.last_seq:
                 continue  # another worker applied it already
-            if event["type"] == "inventory.changed":
-                p = event["payload"]
+            if event["type"] == "stock.changed":
+                try:
+                    stock = parse(StockChanged, event["payload"])
+                except InvalidEvent as exc:  # one unreadable event must not stop the feed: skipped, said loudly
+                    _log.error("skipped checkout event %s: %s", event.get("id"), exc)
+                    cursor.last_seq = event["seq"]
+                    continue
                 await set_stock(
                     session,
-                    sku=p["sku"],
-                    region=p["region"],
-                    quantity=p["on_hand"],
+                    sku=stock.sku,
+                    region=stock.region,
+                    quantity=stock.on_hand,
                     low_threshold=settings.low_stock_threshold,
                 )
             cursor.last_seq = event["seq"]

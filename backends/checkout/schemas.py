@@ -6,6 +6,8 @@ from typing import Literal
 
 import msgspec
 
+from backends.common.events import payloads
+
 
 class Money(msgspec.Struct):
     amount: str  # a plain decimal string with the currency's places ("19.90"), never a float
@@ -159,28 +161,5 @@ class Funnel(msgspec.Struct):
     steps: list[FunnelStep]
 
 
-class StockChanged(msgspec.Struct):
-    sku: str
-    region: str
-    on_hand: int
-    reason: Literal["count", "order"]
-    order_id: str | None = None  # with reason "order"
-
-
-class LineQuantity(msgspec.Struct):
-    sku: str
-    quantity: int
-
-
-class OrderPlaced(msgspec.Struct):
-    order_id: str
-    region: str
-    total: Money
-    lines: list[LineQuantity]
-
-
 # The outbox's event types and their payloads, as `/admin/outbox` documents them.
-OUTBOX_PAYLOADS: dict[str, type[msgspec.Struct]] = {
-    "inventory.changed": StockChanged,
-    "order.placed": OrderPlaced,
-}
+OUTBOX_PAYLOADS = payloads("stock.changed", "order.placed")

@@ -156,4 +156,4 @@ def _stock_event(
     payload: dict[str, str | int] = {"sku": sku, "region": region, "on_hand": on_hand, "reason": reason}
     if order_id:
         payload["order_id"] = order_id
-    add_event(session, CheckoutEvent, "inventory.changed", [region], payload)
+    add_event(session, CheckoutEvent, "stock.changed", [region], payload)

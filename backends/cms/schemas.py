@@ -6,7 +6,8 @@ from typing import Any, Union
 
 import msgspec
 
-from backends.cms.content_types import SCHEMAS, EntryType
+from backends.cms.content_types import SCHEMAS
+from backends.common.events import payloads
 
 
 class DeliveredBase(msgspec.Struct, tag_field="type"):
@@ -69,19 +70,5 @@ class Delivery(msgspec.Struct):
     next_change_at: str | None
 
 
-class ContentUnpublished(msgspec.Struct):
-    entry_id: int
-    type: EntryType
-    key: str
-
-
-class ContentPublished(ContentUnpublished):
-    version: int
-    locales: list[str]
-
-
 # The outbox's event types and their payloads, as `/admin/outbox` documents them.
-OUTBOX_PAYLOADS: dict[str, type[msgspec.Struct]] = {
-    "content.published": ContentPublished,
-    "content.unpublished": ContentUnpublished,
-}
+OUTBOX_PAYLOADS = payloads("content.published", "content.unpublished")

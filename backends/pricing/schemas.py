@@ -7,6 +7,8 @@ from typing import Literal
 
 import msgspec
 
+from backends.common.events import payloads
+
 
 class Money(msgspec.Struct):
     amount: str  # a plain decimal string with the currency's places ("19.90"), never a float
@@ -91,30 +93,5 @@ class PriceWrite(msgspec.Struct):
     changed: bool
 
 
-class PriceLevels(msgspec.Struct):
-    list_minor: int
-    sale_minor: int | None
-
-
-class PriceChanged(msgspec.Struct):
-    sku: str
-    product_id: int
-    region: str
-    before: PriceLevels
-    after: PriceLevels
-
-
-class PromotionScheduled(msgspec.Struct):
-    promotion_id: int
-    slug: str
-    scope: Literal["sku", "category", "brand", "order"]
-    target: str
-    starts_at: str
-    ends_at: str
-
-
 # The outbox's event types and their payloads, as `/admin/outbox` documents them.
-OUTBOX_PAYLOADS: dict[str, type[msgspec.Struct]] = {
-    "price.changed": PriceChanged,
-    "promotion.scheduled": PromotionScheduled,
-}
+OUTBOX_PAYLOADS = payloads("price.changed", "promotion.scheduled")

@@ -7,10 +7,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from backends.common.events import (
+    ContentUnpublished,
+    InvalidEvent,
+    InventoryChanged,
+    PriceChanged,
+    ProductUpdated,
+    PromotionScheduled,
+    payload_of,
+)
 from cache import keys as k
 from edge_config import RegionCatalogue
-
-Payload = dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,56 +36,55 @@ def _regions(event: dict[str, Any], catalogue: RegionCatalogue) -> tuple[str, ..
     return catalogue.codes if "*" in scope else tuple(r for r in scope if catalogue.get(r))
 
 
-def _price(payload: Payload, regions: tuple[str, ...]) -> list[PlannedPurge]:
-    return [PlannedPurge((k.price(payload["sku"]), k.product(payload["product_id"])), regions)]
+def _price(payload: PriceChanged, regions: tuple[str, ...]) -> list[PlannedPurge]:
+    return [PlannedPurge((k.price(payload.sku), k.product(payload.product_id)), regions)]
 
 
-def _inventory(payload: Payload, regions: tuple[str, ...]) -> list[PlannedPurge]:
-    visible = payload.get("visible_change", True)
-    return [PlannedPurge((k.product(payload["product_id"]),), regions)] if visible else []
+def _inventory(payload: InventoryChanged, regions: tuple[str, ...]) -> list[PlannedPurge]:
+    return [PlannedPurge((k.product(payload.product_id),), regions)] if payload.visible_change else []
 
 
-def _product(payload: Payload, regions: tuple[str, ...]) -> list[PlannedPurge]:
-    return [PlannedPurge((k.product(payload["product_id"]),), regions)]
+def _product(payload: ProductUpdated, regions: tuple[str, ...]) -> list[PlannedPurge]:
+    return [PlannedPurge((k.product(payload.product_id),), regions)]
 
 
-def _content(payload: Payload, regions: tuple[str, ...]) -> list[PlannedPurge]:
-    keys = [k.cms(payload["entry_id"])]
-    if payload.get("type") in ("navigation", "footer"):
+def _content(payload: ContentUnpublished, regions: tuple[str, ...]) -> list[PlannedPurge]:
+    keys = [k.cms(payload.entry_id)]
+    if payload.type in ("navigation", "footer"):
         keys.append(k.NAV)
     # A newly published block is on no cached page's key list yet: purge the page kinds that list them.
-    if payload.get("type") == "hero":
+    if payload.type == "hero":
         keys.append(k.page("home"))
-    if payload.get("type") == "promo":
+    if payload.type == "promo":
         keys += [k.page("home"), k.page("category"), k.page("product")]
     return [PlannedPurge(tuple(keys), regions)]
 
 
-def _promotion(payload: Payload, regions: tuple[str, ...]) -> list[PlannedPurge]:
-    target = {"sku": k.price, "category": k.category}.get(payload.get("scope", ""))
-    if target is None or not payload.get("target"):
+def _promotion(payload: PromotionScheduled, regions: tuple[str, ...]) -> list[PlannedPurge]:
+    target = {"sku": k.price, "category": k.category}.get(payload.scope)
+    if target is None or not payload.target:
         return []  # brand and order promotions: pages' TTLs are already clamped to the boundary
-    keys = (target(payload["target"]),)
+    keys = (target(payload.target),)
     return [
-        PlannedPurge(keys, regions, datetime.fromisoformat(payload["starts_at"])),
-        PlannedPurge(keys, regions, datetime.fromisoformat(payload["ends_at"])),
+        PlannedPurge(keys, regions, datetime.fromisoformat(payload.starts_at)),
+        PlannedPurge(keys, regions, datetime.fromisoformat(payload.ends_at)),
     ]
 
 
-def _nothing(payload: Payload, regions: tuple[str, ...]) -> list[PlannedPurge]:
-    return []  # no page a shopper can see changes
+def _nothing(payload: Any, regions: tuple[str, ...]) -> list[PlannedPurge]:
+    return []  # no page a shopper can see changes (the catalog turns stock changes into its own events)
 
 
-PLANNERS: dict[str, Callable[[Payload, tuple[str, ...]], list[PlannedPurge]]] = {
+# One planner per event type of the vocabulary (tests check that none is missing).
+PLANNERS: dict[str, Callable[[Any, tuple[str, ...]], list[PlannedPurge]]] = {
     "price.changed": _price,
     "inventory.changed": _inventory,
     "product.updated": _product,
     "content.published": _content,
     "content.unpublished": _content,
     "promotion.scheduled": _promotion,
+    "stock.changed": _nothing,
     "order.placed": _nothing,
-    "purge.requested": _nothing,
-    "purge.acknowledged": _nothing,
 }
 
 
@@ -91,6 +97,7 @@ def plan(event: dict[str, Any], catalogue: RegionCatalogue) -> list[PlannedPurge
     if planner is None:
         raise UnplannableEvent(f"unknown event type {event.get('type')!r}")
     try:
-        return planner(event["payload"], _regions(event, catalogue))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise UnplannableEvent(f"malformed {event['type']} event: {type(exc).__name__} {exc}") from exc
+        payload = payload_of(event["type"], event.get("payload"))
+        return planner(payload, _regions(event, catalogue))
+    except (InvalidEvent, ValueError) as exc:  # a bad payload, or a promotion's unreadable instant
+        raise UnplannableEvent(f"malformed {event['type']} event: {exc}") from exc

@@ -18,7 +18,7 @@ from backends.checkout.models import Charge, CheckoutEvent, Order
 from backends.checkout.payments import DECLINED, PROVIDER_ERROR, TIMES_OUT
 from backends.checkout.stock import release_expired
 from backends.common import Database, utcnow
-from storefront.settings import Settings
+from stack.settings import Settings
 from tests.asgi import client_for, running
 from tests.backends.checkout.conftest import CARD, checkout_settings, ready_cart, set_stock, stock_of, stock_up
 from tests.conftest import ADMIN
@@ -82,7 +82,7 @@ async def test_an_order_is_placed_once_and_replayed(client: httpx.AsyncClient, s
     assert await _count(seeded, Order) == 1
     events = (await client.get("/admin/outbox", headers=ADMIN)).json()["events"]
     kinds = Counter(e["type"] for e in events if e["payload"].get("order_id") == order["id"])
-    assert kinds == {"order.placed": 1, "inventory.changed": 1}
+    assert kinds == {"order.placed": 1, "stock.changed": 1}
     fetched = await client.get(f"/orders/{order['id']}", params={"cart_id": cart["id"]})
     assert fetched.json()["number"] == order["number"]
     assert (
@@ -278,7 +278,7 @@ async def test_order_events_are_in_the_outbox(client: httpx.AsyncClient, seeded:
     events = (await client.get("/admin/outbox", headers=ADMIN)).json()["events"]
     placed = next(e for e in events if e["type"] == "order.placed")
     assert placed["regions"] == ["us"] and placed["payload"]["order_id"] == order["id"]
-    stock = next(e for e in events if e["type"] == "inventory.changed" and e["payload"].get("order_id"))
+    stock = next(e for e in events if e["type"] == "stock.changed" and e["payload"].get("order_id"))
     assert stock["payload"]["sku"] == "SKU-00001-1" and stock["payload"]["reason"] == "order"
 
 

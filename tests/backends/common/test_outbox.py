@@ -13,10 +13,11 @@ import pytest
 import uvicorn
 
 from backends.common import Database, outbox
+from backends.common.events import InvalidEvent
 from backends.pricing.app import create_app
 from backends.pricing.models import PricingEvent
 from edge_config.ports import free_port
-from storefront.settings import Settings
+from stack.settings import Settings
 from tests.conftest import ADMIN
 
 PRICE = "/admin/prices/eu/SKU-00004-1"
@@ -78,3 +79,23 @@ async def test_a_bad_wait_is_refused(client: httpx.AsyncClient, wait: str) -> No
     response = await client.get("/admin/outbox", params={"wait": wait})
     assert response.status_code == 422, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
+
+
+@pytest.mark.parametrize(
+    ("event_type", "payload", "reason"),
+    [
+        ("price.renamed", {}, "unknown event type"),
+        ("price.changed", {"sku": "SKU-1"}, "malformed PriceChanged"),
+        ("stock.changed", {"sku": "SKU-1", "region": "us", "on_hand": "7", "reason": "count"}, "malformed"),
+    ],
+)
+async def test_an_event_must_match_the_vocabulary_when_written(
+    seeded: Settings, event_type: str, payload: dict[str, object], reason: str
+) -> None:
+    db = Database.connect(seeded.pricing.database_url)
+    try:
+        async with db.write() as session:
+            with pytest.raises(InvalidEvent, match=reason):
+                outbox.add_event(session, PricingEvent, event_type, ["us"], payload)
+    finally:
+        await db.dispose()
