@@ -28,7 +28,7 @@ class Varnish:
     url: str
     origin_url: str
     purgers: tuple[str, ...] = ("127.0.0.1",)
-    memory: str = "128m"
+    memory: str = "256m"
     # Passed to `render_vcl` (grace, stale_if_error, keep, first_byte_timeout, failure_hold): short for tests.
     vcl_options: Mapping[str, float | str] = field(default_factory=dict)
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="varnish-")))

@@ -221,15 +221,11 @@ sub vcl_backend_response {{
     }}
     if (std.integer(s=var.get("fetch_started"), fallback=0)
         <= std.integer(s=var.global_get("purged_at"), fallback=0)) {{
-        # Started before (or as) the last purge ran, so it may hold what that purge removed: the shoppers
-        # waiting for it get it, nobody else. A background fetch leaves the stale copy to be revalidated again.
-        if (bereq.is_bgfetch) {{
-            return (abandon);
-        }}
-        set beresp.ttl = 0s;
-        set beresp.grace = 0s;
-        set beresp.keep = 0s;
-        return (deliver);
+        # Started before (or as) the last purge ran, so it may hold what that purge removed: kept only for
+        # {straddle_ttl}, then revalidated. Not storing it at all would send every shopper to the origin while
+        # purges keep coming (under load nearly every fetch straddles one), and it is newer than any stale
+        # copy it replaces.
+        set beresp.ttl = {straddle_ttl};
     }}
     set beresp.grace = {stale_if_error};
     set beresp.keep = {keep};
@@ -402,6 +398,7 @@ def render_vcl(
     keep: float = 86_400,
     first_byte_timeout: float = 10,
     failure_hold: float = 15,
+    straddle_ttl: float = 0.5,
 ) -> str:
     """The region's VCL (all durations in seconds).
 
@@ -409,7 +406,8 @@ def render_vcl(
     how long past its TTL a copy is served while the origin fails; `keep`: how much longer after that it is
     kept for conditional revalidation (If-None-Match). A failed page fetch counts as the origin failing for
     `failure_hold`, so shoppers stop waiting on it: keep that longer than `first_byte_timeout`, so a hung
-    origin stays marked between two timeouts."""
+    origin stays marked between two timeouts. `straddle_ttl`: how long a copy whose fetch straddled a purge is
+    kept before it is revalidated (what old content may outlive a purge by, plus one render)."""
     parts = urlsplit(origin_url)
     hold_ticks = round(failure_hold * _TICKS_PER_SECOND)
     origin_failing = (
@@ -430,6 +428,7 @@ def render_vcl(
         keep=_seconds(keep),
         first_byte_timeout=_seconds(first_byte_timeout),
         failure_hold=_seconds(failure_hold),
+        straddle_ttl=_seconds(straddle_ttl),
         origin_failing=origin_failing,
         clock=_CLOCK,
         degraded=DEGRADED_HEADER,

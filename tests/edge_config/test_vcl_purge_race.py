@@ -1,5 +1,6 @@
-"""A page fetched while a purge runs is never stored: xkey skips objects still being fetched, so the VCL
-refuses to keep any response whose fetch started before the last purge (instead of a second purge later)."""
+"""A page fetched while a purge runs is kept only for a moment: xkey skips objects still being fetched, so the
+VCL keeps a response whose fetch started before the last purge for half a second and then revalidates it
+(instead of a second purge later, and without sending every shopper to the origin while purges keep coming)."""
 
 from __future__ import annotations
 
@@ -59,7 +60,7 @@ def in_background(call: Any) -> tuple[threading.Thread, list[httpx.Response]]:
 def test_a_page_fetched_during_a_purge_is_fetched_again(edge_with: EdgeFactory, soft: bool) -> None:
     origin = SlowOrigin()
     origin.hold = 0
-    varnish, backend = edge_with(origin)
+    varnish, _ = edge_with(origin)
     thread, answers = in_background(lambda: get(varnish))
     assert origin.held.wait(10)  # the fetch is in flight, holding the old content
     origin.version = 2  # the change commits, then its purge reaches the edge
@@ -67,15 +68,16 @@ def test_a_page_fetched_during_a_purge_is_fetched_again(edge_with: EdgeFactory, 
     origin.release.set()
     thread.join(15)
     assert answers[0].text == "v1"  # the shopper who asked first still gets an answer
-    after = get(varnish)
-    assert (after.headers["x-cache"], after.text) == ("MISS", "v2")
-    assert get(varnish).headers["x-cache"] == "HIT"
-    assert len(backend.seen(PAGE)) == 2
+    kept = get(varnish)  # stored for a moment: the next shoppers do not all go to the origin
+    assert (kept.headers["x-cache"] in ("HIT", "STALE"), kept.text) == (True, "v1")
+    assert eventually(lambda: get(varnish).text == "v2")  # the raced copy is revalidated, not kept for its TTL
+    assert eventually(lambda: get(varnish).headers["x-cache"] == "HIT")
+    assert get(varnish).text == "v2"
 
 
-def test_a_background_fetch_during_a_purge_is_not_kept(edge_with: EdgeFactory) -> None:
+def test_a_background_fetch_during_a_purge_is_revalidated(edge_with: EdgeFactory) -> None:
     origin = SlowOrigin()
-    varnish, backend = edge_with(origin)
+    varnish, _ = edge_with(origin)
     assert get(varnish).text == "v1"
     origin.hold = 1
     purge(varnish, soft=True)  # stale: the next hit is served v1 while a background fetch revalidates
@@ -85,14 +87,6 @@ def test_a_background_fetch_during_a_purge_is_not_kept(edge_with: EdgeFactory) -
     origin.version = 2
     purge(varnish, soft=True)
     origin.release.set()
-
-    def revalidated_after_the_race() -> bool:
-        # Another background fetch only starts once the held one is over, kept or not.
-        answer = get(varnish)
-        assert not (answer.headers["x-cache"] == "HIT" and answer.text == "v1"), "the raced fetch was stored"
-        return len(backend.seen(PAGE)) >= 3
-
-    assert eventually(revalidated_after_the_race)
 
     def fresh() -> bool:
         answer = get(varnish)
