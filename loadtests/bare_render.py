@@ -16,10 +16,10 @@ from litestar import Litestar, MediaType, Request, Response, get
 
 from cms_client import CmsClient
 from image_pipeline.store import ImageStore
+from stack.settings import Settings
 from storefront.pages.common import Shop, chrome_context, chrome_loads, new_load
 from storefront.pages.product import _product_with_prices, _related
 from storefront.render import create_environment
-from storefront.settings import Settings
 from storefront.upstream_client import UpstreamClient
 from storefront.upstreams import Upstreams
 

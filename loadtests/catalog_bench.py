@@ -23,7 +23,7 @@ from backends.catalog.app import create_app
 from backends.catalog.models import Category, Product
 from backends.common import Database
 from backends.seed import seed_all
-from storefront.settings import Settings
+from stack.settings import Settings
 
 PAGE_SIZE = 24  # what the origin's listing pages ask for
 REGIONS = ("us", "eu", "apac")

@@ -35,7 +35,7 @@ from typing import Any, Generic, TypeVar
 from locust import FastHttpUser, LoadTestShape, between, constant, events, task
 
 from loadtests.loadtest import PROFILES, fetch_shop
-from storefront.settings import Settings
+from stack.settings import Settings
 
 SETTINGS = Settings.from_env()
 EDGES: dict[str, str] = json.loads(os.environ.get("STOREFRONT_LOADTEST_EDGES", "{}"))

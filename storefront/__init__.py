@@ -1,5 +1,1 @@
-"""The storefront origin (SSR pages, cache headers, page cache) and the CLI that runs the stack."""
-
-from storefront.settings import Settings
-
-__all__ = ["Settings"]
+"""The storefront origin: SSR pages, cache headers, the page cache."""

@@ -31,14 +31,14 @@ from storefront.pages.listing import category, home, search
 from storefront.pages.product import product
 from storefront.pages.seo import favicon_ico, favicon_svg, region_sitemap, robots, sitemap, touch_icon
 from storefront.render import create_environment
-from storefront.settings import OriginSettings, Settings
+from storefront.settings import OriginSettings
 from storefront.shedding import RenderLimit
 from storefront.upstream_client import CircuitBreaker, UpstreamClient
 from storefront.upstreams import Upstreams
 
 
 def create_app(settings: OriginSettings | None = None) -> Litestar:
-    settings = settings or Settings.from_env().origin
+    settings = settings or OriginSettings.from_env()
     # httpx logs every request at INFO; on the hot path of every page that is noise and CPU.
     logging.getLogger("httpx").setLevel(logging.WARNING)
 

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from storefront.settings import Settings
+from stack.settings import Settings
 from storefront.stack import SERVICES, run_stack, serve
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from storefront.settings import Settings
+from stack.settings import Settings
 from storefront.supervisor import Supervisor, stop_all
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ import pytest
 import redis
 
 from edge_config.ports import free_port
-from storefront.settings import Settings
+from stack.settings import Settings
 
 PG_ADMIN_DSN = os.environ.get("STOREFRONT_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI") == "true"

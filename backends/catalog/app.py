@@ -8,13 +8,13 @@ from backends.catalog import search as _search  # noqa: F401 - registers the ful
 from backends.catalog.controllers import CatalogController
 from backends.catalog.models import CatalogBase, CatalogEvent
 from backends.catalog.schemas import OUTBOX_PAYLOADS
+from backends.catalog.settings import CatalogSettings
 from backends.catalog.stock_feed import follow_checkout_stock
 from backends.common import create_service_app
-from storefront.settings import CatalogSettings, Settings
 
 
 def create_app(settings: CatalogSettings | None = None) -> Litestar:
-    settings = settings or Settings.from_env().catalog
+    settings = settings or CatalogSettings.from_env()
     return create_service_app(
         settings=settings,
         metadata=CatalogBase.metadata,

@@ -19,9 +19,9 @@ from backends.checkout.orders import Orders
 from backends.checkout.payments import TestPaymentProvider
 from backends.checkout.rules import load_rules
 from backends.checkout.schemas import OUTBOX_PAYLOADS
+from backends.checkout.settings import CheckoutSettings
 from backends.checkout.upstreams import Upstreams, UpstreamUnavailable
 from backends.common import create_service_app, utcnow
-from storefront.settings import CheckoutSettings, Settings
 
 _log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ def create_app(
 ) -> Litestar:
     """`mounts` routes catalog and pricing calls to other transports (tests use in-process apps); `clock` is
     what cart, reservation and pending-order expiry are judged by (tests pass one they can move forward)."""
-    settings = settings or Settings.from_env().checkout
+    settings = settings or CheckoutSettings.from_env()
     rules = load_rules(settings.regions)
 
     @asynccontextmanager

@@ -13,12 +13,12 @@ from backends.cms.controllers import DeliveryController, EditorController, Previ
 from backends.cms.models import CmsBase, CmsEvent
 from backends.cms.scheduler import run_scheduler
 from backends.cms.schemas import OUTBOX_PAYLOADS
+from backends.cms.settings import CmsSettings
 from backends.common import create_service_app
-from storefront.settings import CmsSettings, Settings
 
 
 def create_app(settings: CmsSettings | None = None) -> Litestar:
-    settings = settings or Settings.from_env().cms
+    settings = settings or CmsSettings.from_env()
 
     @asynccontextmanager
     async def http_client(app: Litestar) -> AsyncIterator[None]:

@@ -25,7 +25,7 @@ from backends.common.openapi import finish_openapi, openapi_config, problems
 from backends.common.outbox import OutboxEventMixin, read_events
 from backends.common.params import Cursor
 from backends.common.problems import EXCEPTION_HANDLERS, problem
-from storefront.settings import ServiceSettings
+from backends.common.settings import ServiceSettings
 
 MAX_BODY_BYTES = 256 * 1024
 Background = Callable[[Litestar], Awaitable[None]]

@@ -8,11 +8,11 @@ from backends.common import create_service_app
 from backends.pricing.controllers import PricingController
 from backends.pricing.models import PricingBase, PricingEvent
 from backends.pricing.schemas import OUTBOX_PAYLOADS
-from storefront.settings import ServiceSettings, Settings
+from backends.pricing.settings import PricingSettings
 
 
-def create_app(settings: ServiceSettings | None = None) -> Litestar:
-    settings = settings or Settings.from_env().pricing
+def create_app(settings: PricingSettings | None = None) -> Litestar:
+    settings = settings or PricingSettings.from_env()
     return create_service_app(
         settings=settings,
         metadata=PricingBase.metadata,

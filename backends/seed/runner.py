@@ -25,7 +25,7 @@ from backends.common import Database, utcnow
 from backends.pricing.models import Price, PriceBook, PricingBase, Promotion
 from backends.seed.demo_data import build
 from backends.seed.images import write_originals
-from storefront.settings import Settings
+from stack.settings import Settings
 
 DEMO_IMAGES = 24
 

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 import httpx
 
 from cache.invalidation.edges import KINDS, EdgeAdapter, EdgeKind
+from cache.invalidation.settings import InvalidatorSettings
 from cache.invalidation.targets import EdgeId, Target
 from edge_config import RegionCatalogue
-from storefront.settings import InvalidatorSettings
 
 
 def check_catalogue(catalogue: RegionCatalogue) -> None:

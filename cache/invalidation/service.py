@@ -16,13 +16,13 @@ from backends.common.webhooks import ReplayGuard
 from cache.invalidation.api import PurgeController, RateLimiter, cms_webhook, metrics
 from cache.invalidation.fanout import Fanout
 from cache.invalidation.log import PurgeBase
+from cache.invalidation.settings import InvalidatorSettings
 from cache.invalidation.store import RedisPurgeStore, SqlPurgeStore
 from cache.invalidation.workers import PARKED_KEPT, PurgeWake, consume_outboxes, run_purgers
-from storefront.settings import InvalidatorSettings, Settings
 
 
 def create_app(settings: InvalidatorSettings | None = None) -> Litestar:
-    settings = settings or Settings.from_env().invalidator
+    settings = settings or InvalidatorSettings.from_env()
     fanout = Fanout.from_settings(settings)  # refuses an edge kind or field nobody registered, at start-up
 
     @asynccontextmanager

@@ -17,9 +17,9 @@ from backends.common.db import utcnow
 from cache.invalidation.edges import EdgeAdapter, EdgeError
 from cache.invalidation.fanout import Fanout
 from cache.invalidation.planner import PlannedPurge, UnplannableEvent, plan
+from cache.invalidation.settings import InvalidatorSettings
 from cache.invalidation.store import Due, PurgeSpec, PurgeStore
 from cache.invalidation.targets import EdgeId
-from storefront.settings import InvalidatorSettings
 
 _log = logging.getLogger(__name__)
 OUTBOX_BATCH = 200

@@ -34,9 +34,9 @@ from backends.checkout.app import create_app as create_checkout
 from backends.cms.app import create_app as create_cms
 from backends.pricing.app import create_app as create_pricing
 from cache.invalidation.service import create_app as create_invalidator
+from stack.settings import Settings
 from storefront.app import create_app as create_origin
 from storefront.session import SESSION_COOKIE, ShopperSession, cart_cookie
-from storefront.settings import Settings
 
 # Bounds: a fixed number of examples per operation, mode and token, from a seed derived from the test (the
 # same requests every run), no shrinking and no per-example deadline; the whole module runs in about a

@@ -15,7 +15,7 @@ from backends.checkout.app import create_app as create_checkout
 from backends.cms.app import create_app as create_cms
 from backends.pricing.app import create_app as create_pricing
 from cache.invalidation.service import create_app as create_invalidator
-from storefront.settings import Settings
+from stack.settings import Settings
 from tests.asgi import client_for, running
 from tests.conftest import ADMIN, EDITOR
 

@@ -100,7 +100,7 @@ async def test_refusals_cross_the_process_boundary_intact(tmp_path: Path) -> Non
 
 
 def test_settings_size_the_pool() -> None:
-    from storefront.settings import Settings
+    from stack.settings import Settings
 
     origin = Settings.from_env({"STOREFRONT_IMAGE_WORKERS": "3", "STOREFRONT_IMAGE_JOB_MEMORY_MB": "512"}).origin
     assert (origin.image_workers, origin.image_job_memory_mb) == (3, 512)

@@ -56,7 +56,7 @@ def charged(stack: Stack, cart_id: str) -> bool:
 
     from backends.checkout.models import Charge, Order
     from backends.common import Database
-    from storefront.settings import Settings
+    from stack.settings import Settings
 
     async def look() -> bool:
         db = Database.connect(Settings.from_env(stack.env).checkout.database_url)

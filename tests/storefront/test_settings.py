@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
 import subprocess
 import sys
+import typing
 from pathlib import Path
 
 import pytest
 
-from storefront.settings import Settings
+from backends.common.settings import DATABASE_URL, ENV, UNSET, Var, declared_vars
+from stack.settings import Settings
+from storefront.settings import ENCODING_VARS
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+# Read outside the settings dataclasses: by `serve` (uvicorn's log level), the locust scenario, and the CloudFront
+# edge module (its row abbreviates `..._SECRET_ACCESS_KEY`, `..._SESSION_TOKEN`, `..._API` after the prefix).
+READ_ELSEWHERE = {"LOG_LEVEL", "LOADTEST_*", "CLOUDFRONT_ACCESS_KEY_ID", "SECRET_ACCESS_KEY", "SESSION_TOKEN", "API"}
 
 
 def test_defaults_are_loopback_sqlite_per_service(tmp_path: Path) -> None:
@@ -68,3 +78,46 @@ def test_a_service_refuses_to_start_in_production_with_development_secrets() -> 
     )
     assert started.returncode == 2
     assert "STOREFRONT_ADMIN_TOKEN" in started.stderr and "STOREFRONT_WEBHOOK_SECRET" in started.stderr
+
+
+def _declared() -> dict[str, Var]:
+    kinds = [Settings, *(kind for kind in typing.get_type_hints(Settings).values() if dataclasses.is_dataclass(kind))]
+    found = {var.name: var for kind in kinds for var in declared_vars(kind)}
+    return found | {var.name: var for var in (*ENCODING_VARS.values(), DATABASE_URL, ENV)}
+
+
+def _readme_rows() -> list[tuple[list[str], list[str]]]:
+    """The configuration table: each row's variable names (`..._X` expanded) and its default cell's values."""
+    table = README.read_text(encoding="utf-8").split("| variable | default | meaning |", 1)[1].split("\n\n", 1)[0]
+    rows = []
+    for line in table.splitlines()[2:]:
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        names = re.findall(r"`([^`]+)`", cells[0])
+        first = names[0].removeprefix("STOREFRONT_")
+        expanded = [first]
+        for short in names[1:]:
+            if short.endswith("_..."):  # `..._PRICING_...` after `STOREFRONT_CATALOG_DATABASE_URL`
+                expanded.append(short[4:-4] + "_" + first.split("_", 1)[1])
+            else:
+                expanded.append(short.removeprefix("..._"))
+        rows.append((expanded, re.findall(r"`([^`]+)`", cells[1])))
+    return rows
+
+
+def test_the_readme_table_lists_every_variable_with_its_default() -> None:
+    declared = _declared()
+    rows = _readme_rows()
+    documented = {name for names, _ in rows for name in names}
+    assert set(declared) - documented == set()
+    assert documented - set(declared) == READ_ELSEWHERE
+    for names, defaults in rows:
+        if len(defaults) != len(names):
+            continue  # a default in words ("the origin's URL", "first region")
+        for name, written in zip(names, defaults, strict=True):
+            var = declared.get(name)
+            if var is None or var.parse is not None or var.default is UNSET:
+                continue
+            if isinstance(var.default, int | float):
+                assert float(written) == var.default, name
+            else:
+                assert written == var.default, name

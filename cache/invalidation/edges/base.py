@@ -8,9 +8,9 @@ from typing import ClassVar, Protocol, Self, TypeVar
 
 import httpx
 
+from cache.invalidation.settings import InvalidatorSettings
 from cache.invalidation.targets import EdgeId
 from edge_config import Edge, Region
-from storefront.settings import InvalidatorSettings
 
 
 class EdgeError(Exception):

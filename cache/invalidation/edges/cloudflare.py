@@ -11,9 +11,9 @@ from typing import Self
 import httpx
 
 from cache.invalidation.edges.base import EdgeError, EdgeKind, check_response, register
+from cache.invalidation.settings import InvalidatorSettings
 from cache.invalidation.targets import EdgeId
 from cache.keys import ScopedKey
-from storefront.settings import InvalidatorSettings
 
 CLOUDFLARE_BATCH = 100
 

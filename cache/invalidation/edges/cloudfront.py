@@ -17,9 +17,9 @@ import httpx
 
 from cache.canonical import PAGE_KINDS, SHOP_PREFIX, PageKind
 from cache.invalidation.edges.base import EdgeError, EdgeKind, check_response, register
+from cache.invalidation.settings import InvalidatorSettings
 from cache.invalidation.targets import EdgeId
 from cache.keys import DEPLOY
-from storefront.settings import InvalidatorSettings
 
 API_VERSION = "2020-05-31"
 # CloudFront's documented limits: 3,000 paths in one invalidation request, and 15 wildcard paths in progress

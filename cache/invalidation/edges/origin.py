@@ -9,10 +9,10 @@ from typing import Self
 import httpx
 
 from cache.invalidation.edges.base import EdgeError, EdgeKind, check_response, register
+from cache.invalidation.settings import InvalidatorSettings
 from cache.invalidation.targets import EdgeId
 from cache.keys import ScopedKey
 from edge_config import Edge, Region
-from storefront.settings import InvalidatorSettings
 
 
 @dataclass

@@ -9,8 +9,8 @@ from typing import Self
 import httpx
 
 from cache.invalidation.edges.base import EdgeError, EdgeKind, check_response, register
+from cache.invalidation.settings import InvalidatorSettings
 from cache.invalidation.targets import EdgeId
-from storefront.settings import InvalidatorSettings
 
 
 @dataclass

@@ -13,7 +13,7 @@ from backends.catalog.app import create_app
 from backends.catalog.models import CatalogEvent, Inventory
 from backends.catalog.service import set_stock
 from backends.common import Database
-from storefront.settings import Settings
+from stack.settings import Settings
 from tests.conftest import ADMIN
 
 

@@ -13,7 +13,7 @@ from backends.catalog import search as _search  # noqa: F401 - registers the ful
 from backends.catalog.app import create_app
 from backends.catalog.models import CatalogBase, Product
 from backends.common import Database
-from storefront.settings import Settings
+from stack.settings import Settings
 
 
 @pytest.fixture

@@ -11,8 +11,9 @@ import pytest
 
 from backends.catalog.app import create_app as create_catalog
 from backends.checkout.app import create_app as create_checkout
+from backends.checkout.settings import CheckoutSettings
 from backends.pricing.app import create_app as create_pricing
-from storefront.settings import CheckoutSettings, Settings
+from stack.settings import Settings
 from tests.asgi import client_for, running
 from tests.conftest import ADMIN
 

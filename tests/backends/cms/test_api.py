@@ -14,7 +14,7 @@ from litestar.testing import AsyncTestClient
 from backends.cms.app import create_app
 from backends.cms.service import publish_due
 from backends.common import Database
-from storefront.settings import Settings
+from stack.settings import Settings
 from tests.conftest import EDITOR, PREVIEW
 
 PAGE = {

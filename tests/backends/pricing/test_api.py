@@ -10,7 +10,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from backends.pricing.app import create_app
-from storefront.settings import Settings
+from stack.settings import Settings
 from tests.conftest import ADMIN
 
 

@@ -11,9 +11,9 @@ import pytest
 from cache.invalidation.edges import KINDS
 from cache.invalidation.edges.cloudfront import CloudFrontAdapter
 from cache.invalidation.fanout import Fanout, check_catalogue
+from cache.invalidation.settings import InvalidatorSettings
 from cache.invalidation.targets import EdgeId, Target
 from edge_config import Edge, Region, RegionCatalogue, load_regions
-from storefront.settings import InvalidatorSettings
 
 CLOUDFRONT_ENV = {"STOREFRONT_CLOUDFRONT_ACCESS_KEY_ID": "AKID", "STOREFRONT_CLOUDFRONT_SECRET_ACCESS_KEY": "s3cr3t"}
 

@@ -15,10 +15,10 @@ from backends.common import Database
 from backends.common.db import utcnow
 from cache.invalidation.fanout import Fanout
 from cache.invalidation.log import PurgeBase
+from cache.invalidation.settings import InvalidatorSettings
 from cache.invalidation.store import PurgeSpec, PurgeStore, RedisPurgeStore, SqlPurgeStore
 from cache.invalidation.targets import EdgeId, Target
 from edge_config import Edge, Region, RegionCatalogue
-from storefront.settings import InvalidatorSettings
 
 EDGES = (
     Edge.of("varnish", url="http://127.0.0.1:8082"),

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from cache.invalidation.log import PurgeRequest
 from cache.invalidation.service import create_app
-from storefront.settings import Settings
+from stack.settings import Settings
 from tests.asgi import client_for, running
 from tests.conftest import ADMIN
 from tests.edge_config.conftest import Recorder, recorder  # noqa: F401 - the fixture

@@ -1,0 +1,32 @@
+"""The CMS service's settings, read once from `STOREFRONT_*` variables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from backends.common.settings import (
+    CMS_URL,
+    EDITOR_TOKEN,
+    INVALIDATOR_URL,
+    PREVIEW_TOKEN,
+    WEBHOOK_SECRET,
+    ServiceSettings,
+    Var,
+    database_url,
+    required,
+    setting,
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CmsSettings(ServiceSettings):
+    name: str = "cms"
+    url: str = setting(CMS_URL)
+    database_url: str = setting(database_url("cms"))
+    admin_token: str = required(EDITOR_TOKEN)  # the CMS's admin is the editor
+    preview_token: str = required(PREVIEW_TOKEN)
+    # Longest sleep of the scheduled-publish loop (it wakes when one is due).
+    scheduler_interval: float = setting("CMS_SCHEDULER_INTERVAL", 30.0)
+    # Told after every publish, so purges need not wait for the next outbox poll.
+    webhook_url: str = setting(Var("CMS_WEBHOOK_URL", fallback=lambda env: f"{INVALIDATOR_URL.read(env)}/hooks/cms"))
+    webhook_secret: str = required(WEBHOOK_SECRET)

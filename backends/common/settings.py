@@ -1,0 +1,197 @@
+"""Reading settings from `STOREFRONT_*` variables: each variable's name and default declared once, on its field."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, Field, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Self, TypeVar
+from urllib.parse import urlsplit
+
+from edge_config import RegionCatalogue, load_regions
+
+ENV_PREFIX = "STOREFRONT_"
+_DEV_TOKEN_PREFIX = "dev-"  # noqa: S105 - marks development defaults, not a secret
+_KEY = "storefront.env"  # the field metadata entry that says how a field is read
+
+Env = Mapping[str, str]
+T = TypeVar("T")
+
+
+def integer(name: str, raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{ENV_PREFIX}{name} must be an integer, got {raw!r}") from exc
+
+
+def number(name: str, raw: str) -> float:
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{ENV_PREFIX}{name} must be a number, got {raw!r}") from exc
+
+
+def text(_name: str, raw: str) -> str:
+    return raw
+
+
+class _Unset:
+    """A variable with no default value of its own (its `fallback` computes one)."""
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()
+
+_PARSERS: dict[type, Callable[[str, str], Any]] = {int: integer, float: number, str: text}
+
+
+@dataclass(frozen=True, slots=True)
+class Var:
+    """One `STOREFRONT_{name}` variable: its default when unset (a value, or `fallback` computed from other
+    variables) and how its text is read (`parse`; by default as the type of the default)."""
+
+    name: str
+    default: Any = UNSET
+    parse: Callable[[str, str], Any] | None = None
+    fallback: Callable[[Env], Any] | None = None
+
+    def read(self, env: Env) -> Any:
+        raw = env.get(ENV_PREFIX + self.name)
+        if raw is None:
+            return self.fallback(env) if self.fallback is not None else self.default
+        parse = self.parse or (text if self.default is UNSET else _PARSERS[type(self.default)])
+        return parse(self.name, raw)
+
+
+@dataclass(frozen=True, slots=True)
+class Derived:
+    """A field with no variable of its own, computed from others (a service's view of a shared value)."""
+
+    compute: Callable[[Env], Any]
+
+    def read(self, env: Env) -> Any:
+        return self.compute(env)
+
+
+def setting(var: Var | str, default: Any = UNSET, *, parse: Callable[[str, str], Any] | None = None) -> Any:
+    """A dataclass field read from `var` (or from a new `Var(var, default, parse)`); its default is the variable's,
+    so constructing the dataclass directly and reading it from an empty environment agree."""
+    if isinstance(var, Var) and (default is not UNSET or parse is not None):
+        raise TypeError(f"{var.name}: a declared Var carries its own default and parser")
+    var = var if isinstance(var, Var) else Var(var, default, parse)
+    if var.default is UNSET or var.fallback is not None:
+        return field(metadata={_KEY: var})
+    return field(default=var.default, metadata={_KEY: var})
+
+
+def required(var: Var) -> Any:
+    """A field read from `var` that a direct construction must give (secrets: no development default in code)."""
+    return field(metadata={_KEY: var})
+
+
+def derived(
+    compute: Callable[[Env], Any], *, default: Any = MISSING, default_factory: Callable[[], Any] | Any = MISSING
+) -> Any:
+    """A field computed from other variables when read from the environment (`default` or `default_factory`
+    for a direct construction)."""
+    return field(default=default, default_factory=default_factory, metadata={_KEY: Derived(compute)})
+
+
+def read_env(cls: type[T], env: Env) -> T:
+    """An instance of the dataclass `cls` with every field that declares a variable read from `env`."""
+    values = {f.name: _source(f).read(env) for f in fields(cls) if _KEY in f.metadata}  # type: ignore[arg-type]
+    return cls(**values)
+
+
+def declared_vars(cls: type) -> list[Var]:
+    """The variables the dataclass `cls` reads itself (not those its derived fields consult)."""
+    return [source for f in fields(cls) if isinstance(source := f.metadata.get(_KEY), Var)]
+
+
+def _source(f: Field[Any]) -> Var | Derived:
+    return f.metadata[_KEY]
+
+
+# Shared by several services, so declared here once.
+DATA_DIR = Var("DATA_DIR", parse=lambda _n, raw: Path(raw).resolve(), fallback=lambda _env: Path("var").resolve())
+REGIONS_FILE = Var(
+    "REGIONS_FILE", parse=lambda _n, raw: load_regions(raw or None), fallback=lambda _env: load_regions(None)
+)
+ECHO_SQL = Var("ECHO_SQL", False, parse=lambda _n, raw: raw == "1")
+DATABASE_URL = Var("DATABASE_URL", "")  # one database for every backend; empty: one SQLite file per service
+ADMIN_TOKEN = Var("ADMIN_TOKEN", f"{_DEV_TOKEN_PREFIX}admin-token")
+EDITOR_TOKEN = Var("EDITOR_TOKEN", f"{_DEV_TOKEN_PREFIX}editor-token")
+PREVIEW_TOKEN = Var("PREVIEW_TOKEN", f"{_DEV_TOKEN_PREFIX}preview-token")
+WEBHOOK_SECRET = Var("WEBHOOK_SECRET", f"{_DEV_TOKEN_PREFIX}webhook-secret")
+SECRET_KEY = Var("SECRET_KEY", f"{_DEV_TOKEN_PREFIX}secret-key")
+ORIGIN_URL = Var("ORIGIN_URL", "http://127.0.0.1:8000")
+CATALOG_URL = Var("CATALOG_URL", "http://127.0.0.1:8101")
+PRICING_URL = Var("PRICING_URL", "http://127.0.0.1:8102")
+CMS_URL = Var("CMS_URL", "http://127.0.0.1:8103")
+CHECKOUT_URL = Var("CHECKOUT_URL", "http://127.0.0.1:8104")
+INVALIDATOR_URL = Var("INVALIDATOR_URL", "http://127.0.0.1:8105")
+ENV = Var("ENV", "development")
+
+_SECRETS = (ADMIN_TOKEN, EDITOR_TOKEN, PREVIEW_TOKEN, WEBHOOK_SECRET, SECRET_KEY)
+
+
+def database_url(service: str) -> Var:
+    """`STOREFRONT_{SERVICE}_DATABASE_URL`: by default the shared database, else the service's SQLite file."""
+    return Var(
+        f"{service.upper()}_DATABASE_URL",
+        fallback=lambda env: DATABASE_URL.read(env) or f"sqlite+aiosqlite:///{DATA_DIR.read(env) / f'{service}.db'}",
+    )
+
+
+def refuse_development_secrets(env: Env) -> None:
+    """With STOREFRONT_ENV=production, no service starts on a development default, an unset or a short secret."""
+    if ENV.read(env).lower() != "production":
+        return
+    weak = [
+        ENV_PREFIX + var.name
+        for var in _SECRETS
+        if len(env.get(ENV_PREFIX + var.name, "")) < 16
+        or env.get(ENV_PREFIX + var.name, "").startswith(_DEV_TOKEN_PREFIX)
+    ]
+    if weak:
+        raise ValueError(
+            f"STOREFRONT_ENV=production refuses development or missing secrets: set {', '.join(weak)} "
+            "to random values of at least 16 characters (not starting with 'dev-')"
+        )
+
+
+class FromEnv:
+    """Gives a settings dataclass `from_env`: its fields read once, after the production check of secrets."""
+
+    __slots__ = ()
+
+    @classmethod
+    def from_env(cls, env: Env | None = None) -> Self:
+        env = os.environ if env is None else env
+        refuse_development_secrets(env)
+        return read_env(cls, env)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServiceSettings(FromEnv):
+    """What every backend needs: where it listens, its database, its tokens; each service names its own
+    `name`, `url` and `database_url` fields."""
+
+    name: str
+    url: str
+    database_url: str
+    admin_token: str = required(ADMIN_TOKEN)
+    regions: RegionCatalogue = setting(REGIONS_FILE)
+    echo_sql: bool = setting(ECHO_SQL)
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).hostname or "127.0.0.1"
+
+    @property
+    def port(self) -> int:
+        return urlsplit(self.url).port or 80

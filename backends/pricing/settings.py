@@ -1,0 +1,14 @@
+"""The pricing service's settings, read once from `STOREFRONT_*` variables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from backends.common.settings import PRICING_URL, ServiceSettings, database_url, setting
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PricingSettings(ServiceSettings):
+    name: str = "pricing"
+    url: str = setting(PRICING_URL)
+    database_url: str = setting(database_url("pricing"))

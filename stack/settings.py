@@ -1,0 +1,32 @@
+"""Every service's settings at once, for the composition root (`up`, seed, load tests): URLs, ports, data dir."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from backends.catalog.settings import CatalogSettings
+from backends.checkout.settings import CheckoutSettings
+from backends.cms.settings import CmsSettings
+from backends.common.settings import DATA_DIR, REGIONS_FILE, FromEnv, derived, read_env, setting
+from backends.pricing.settings import PricingSettings
+from cache.invalidation.settings import InvalidatorSettings
+from edge_config import RegionCatalogue
+from storefront.settings import OriginSettings
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings(FromEnv):
+    """Field names are the service names `up`, `serve` and `SERVICES` use."""
+
+    data_dir: Path = setting(DATA_DIR)
+    regions: RegionCatalogue = setting(REGIONS_FILE)
+    # Seconds a Varnish edge serves a stale copy while it revalidates (origin healthy).
+    edge_grace: float = setting("EDGE_GRACE", 30.0)
+    catalog: CatalogSettings = derived(partial(read_env, CatalogSettings))
+    pricing: PricingSettings = derived(partial(read_env, PricingSettings))
+    cms: CmsSettings = derived(partial(read_env, CmsSettings))
+    checkout: CheckoutSettings = derived(partial(read_env, CheckoutSettings))
+    origin: OriginSettings = derived(partial(read_env, OriginSettings))
+    invalidator: InvalidatorSettings = derived(partial(read_env, InvalidatorSettings))
