@@ -32,7 +32,7 @@ import httpx
 from edge_config.ports import free_port
 from loadtests.cluster import ROOT, TOKEN, Cluster
 from loadtests.loadtest import FROM_EDGE_CACHE
-from storefront.stack import stop
+from stack.processes import stop
 
 DELAYS = {"cms": 0.120, "catalog": 0.060, "pricing": 0.040}
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from edge_config import load_regions
 from edge_config.ports import free_port
 from edge_config.varnish import Varnish
-from storefront.stack import spawn, stop, wait_healthy
+from stack.processes import spawn, stop, wait_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "bench-admin"  # noqa: S105 - a throwaway token for processes the harness starts and stops

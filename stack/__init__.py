@@ -1,1 +1,1 @@
-"""The composition root: every service's settings at once (and, next, the CLI and the supervisor)."""
+"""The composition root: the `storefront` command, the process supervisor and every service's settings at once."""

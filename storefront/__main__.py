@@ -1,5 +1,5 @@
-"""`python -m storefront` is the `storefront` command."""
+"""`python -m storefront` is the `storefront` command; it lives in the composition root (`stack/`), not the origin."""
 
-from storefront.cli import main
+from stack.cli import main
 
 raise SystemExit(main())

@@ -18,7 +18,7 @@ import pytest
 from edge_config import load_regions
 from edge_config.ports import free_port
 from edge_config.varnish import Varnish
-from storefront.stack import stop
+from stack.processes import stop
 from tests.storefront.conftest import Stack
 
 ADMIN = {"Authorization": "Bearer edge-admin"}

@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 
 from edge_config.ports import free_port
-from storefront.stack import spawn, stop, wait_healthy
+from stack.processes import spawn, stop, wait_healthy
 from tests.image_pipeline.conftest import flat_png
 
 # The origin's peak RSS (VmHWM) through the whole test. It idles at about 80 MB; one 36-megapixel decode is

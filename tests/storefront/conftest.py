@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from edge_config.ports import free_port
-from storefront.stack import spawn, stop, wait_healthy
+from stack.processes import spawn, stop, wait_healthy
 
 SERVICES = ("catalog", "pricing", "cms", "checkout", "origin")
 

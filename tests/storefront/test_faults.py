@@ -23,7 +23,7 @@ import psutil
 import pytest
 
 from edge_config.ports import free_port
-from storefront.stack import SERVICES
+from stack.processes import SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN = {"Authorization": "Bearer e2e-admin"}

@@ -8,8 +8,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from stack.processes import SERVICES, run_stack, serve
 from stack.settings import Settings
-from storefront.stack import SERVICES, run_stack, serve
 
 
 def _positive(text: str) -> int:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from stack.settings import Settings
-from storefront.supervisor import Supervisor, stop_all
+from stack.supervisor import Supervisor, stop_all
 
 if TYPE_CHECKING:
     from edge_config.varnish import Varnish

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 
 from edge_config.ports import free_port
-from storefront.stack import SERVICES
+from stack.processes import SERVICES
 
 
 def _wait_for(process: subprocess.Popen[str], marker: str, timeout: float) -> str:

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from storefront.supervisor import Backoff, Phase, Supervisor
+from stack.supervisor import Backoff, Phase, Supervisor
 
 
 class Clock:

@@ -1,0 +1,5 @@
+"""`python -m stack` is the `storefront` command."""
+
+from stack.cli import main
+
+raise SystemExit(main())
