@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import MISSING, Field, dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Self, TypeVar
 from urllib.parse import urlsplit
@@ -89,7 +89,8 @@ def setting(var: Var | str, default: Any = UNSET, *, parse: Callable[[str, str],
 
 
 def required(var: Var) -> Any:
-    """A field read from `var` that a direct construction must give (secrets: no development default in code)."""
+    """A field read from `var` that a direct construction must pass: a secret's development default stands for an
+    unset variable only, never for code that forgot to pass one."""
     return field(metadata={_KEY: var})
 
 
@@ -103,17 +104,13 @@ def derived(
 
 def read_env(cls: type[T], env: Env) -> T:
     """An instance of the dataclass `cls` with every field that declares a variable read from `env`."""
-    values = {f.name: _source(f).read(env) for f in fields(cls) if _KEY in f.metadata}  # type: ignore[arg-type]
+    values = {f.name: f.metadata[_KEY].read(env) for f in fields(cls) if _KEY in f.metadata}  # type: ignore[arg-type]
     return cls(**values)
 
 
 def declared_vars(cls: type) -> list[Var]:
     """The variables the dataclass `cls` reads itself (not those its derived fields consult)."""
     return [source for f in fields(cls) if isinstance(source := f.metadata.get(_KEY), Var)]
-
-
-def _source(f: Field[Any]) -> Var | Derived:
-    return f.metadata[_KEY]
 
 
 # Shared by several services, so declared here once.
