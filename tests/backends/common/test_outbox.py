@@ -13,7 +13,7 @@ import pytest
 import uvicorn
 
 from backends.common import Database, outbox
-from backends.common.events import InvalidEvent
+from backends.common.events import InvalidEvent, PriceChanged, PriceLevels
 from backends.pricing.app import create_app
 from backends.pricing.models import PricingEvent
 from edge_config.ports import free_port
@@ -68,7 +68,9 @@ async def test_an_event_another_process_commits_is_found_on_a_recheck(
     other = Database.connect(seeded.pricing.database_url)  # its own signal, as another worker's would be
     try:
         async with other.write() as session:
-            outbox.add_event(session, PricingEvent, "price.changed", ["eu"], {"sku": "SKU-00004-1"})
+            levels = PriceLevels(list_minor=9990, sale_minor=None)
+            change = PriceChanged(sku="SKU-00004-1", product_id=4, region="eu", before=levels, after=levels)
+            outbox.add_event(session, PricingEvent, "price.changed", ["eu"], change)
     finally:
         await other.dispose()
     assert [e["type"] for e in (await waiting).json()["events"]] == ["price.changed"]

@@ -20,7 +20,13 @@ from tests.edge_config.conftest import Recorder, recorder  # noqa: F401 - the fi
 EVENTS = [
     {"seq": 1, "id": "e-1", "type": "price.renamed", "regions": ["us"], "payload": {}},
     {"seq": 2, "id": "e-2", "type": "product.updated", "regions": ["us"], "payload": {}},
-    {"seq": 3, "id": "e-3", "type": "product.updated", "regions": ["us"], "payload": {"product_id": 7}},
+    {
+        "seq": 3,
+        "id": "e-3",
+        "type": "product.updated",
+        "regions": ["us"],
+        "payload": {"product_id": 7, "slug": "hat", "category": "hats", "fields": ["title"], "version": 2},
+    },
 ]
 
 
