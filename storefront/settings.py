@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from backends.common.settings import (
     ADMIN_TOKEN,
@@ -18,6 +17,7 @@ from backends.common.settings import (
     SECRET_KEY,
     Env,
     FromEnv,
+    Listening,
     Var,
     derived,
     integer,
@@ -44,7 +44,7 @@ def _megabytes(name: str, raw: str) -> int:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class OriginSettings(FromEnv):
+class OriginSettings(FromEnv, Listening):
     url: str = setting(ORIGIN_URL)
     catalog_url: str = setting(CATALOG_URL)
     pricing_url: str = setting(PRICING_URL)
@@ -90,11 +90,3 @@ class OriginSettings(FromEnv):
     def site(self) -> str:
         """The absolute base of every public link, without a trailing slash."""
         return (self.public_url or self.url).rstrip("/")
-
-    @property
-    def host(self) -> str:
-        return urlsplit(self.url).hostname or "127.0.0.1"
-
-    @property
-    def port(self) -> int:
-        return urlsplit(self.url).port or 80

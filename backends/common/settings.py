@@ -173,8 +173,23 @@ class FromEnv:
         return read_env(cls, env)
 
 
+class Listening:
+    """Where a service listens, from its `url` field."""
+
+    __slots__ = ()
+    url: str
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).hostname or "127.0.0.1"
+
+    @property
+    def port(self) -> int:
+        return urlsplit(self.url).port or 80
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ServiceSettings(FromEnv):
+class ServiceSettings(FromEnv, Listening):
     """What every backend needs: where it listens, its database, its tokens; each service names its own
     `name`, `url` and `database_url` fields."""
 
@@ -184,11 +199,3 @@ class ServiceSettings(FromEnv):
     admin_token: str = required(ADMIN_TOKEN)
     regions: RegionCatalogue = setting(REGIONS_FILE)
     echo_sql: bool = setting(ECHO_SQL)
-
-    @property
-    def host(self) -> str:
-        return urlsplit(self.url).hostname or "127.0.0.1"
-
-    @property
-    def port(self) -> int:
-        return urlsplit(self.url).port or 80
