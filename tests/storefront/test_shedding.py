@@ -35,8 +35,8 @@ async def test_past_the_limit_requests_are_refused_and_reported() -> None:
     assert not limit.shedding()
 
 
-async def test_a_waiter_gets_a_slot_that_frees_within_its_wait() -> None:
-    limit = RenderLimit(1, max_wait=60.0)
+async def _holding_the_slot(limit: RenderLimit) -> tuple[asyncio.Task[None], asyncio.Event]:
+    """A render that holds a slot until the returned event is set."""
     entered = asyncio.Event()
     leave = asyncio.Event()
 
@@ -47,6 +47,12 @@ async def test_a_waiter_gets_a_slot_that_frees_within_its_wait() -> None:
 
     task = asyncio.create_task(holder())
     await entered.wait()
+    return task, leave
+
+
+async def test_a_waiter_gets_a_slot_that_frees_within_its_wait() -> None:
+    limit = RenderLimit(1, max_wait=60.0)
+    task, leave = await _holding_the_slot(limit)
 
     async def waiter() -> str:
         async with limit.slot():
@@ -63,16 +69,7 @@ async def test_a_waiter_gets_a_slot_that_frees_within_its_wait() -> None:
 async def test_a_caller_with_its_own_wait_outlasts_the_default_refusal() -> None:
     """The edge's refreshes of copies it holds wait longer than new misses, which are refused at once."""
     limit = RenderLimit(1, max_wait=0.0)
-    entered = asyncio.Event()
-    leave = asyncio.Event()
-
-    async def holder() -> None:
-        async with limit.slot():
-            entered.set()
-            await leave.wait()
-
-    task = asyncio.create_task(holder())
-    await entered.wait()
+    task, leave = await _holding_the_slot(limit)
 
     async def refresh() -> str:
         async with limit.slot(max_wait=60.0):
