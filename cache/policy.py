@@ -9,9 +9,12 @@ PRIVATE_HEADERS = {"Cache-Control": "private, no-store"}
 # Names the optional reads a cacheable page went without; edges keep a good stale copy over such a page.
 DEGRADED_HEADER = "Storefront-Degraded"
 # Set by an edge on a fetch that refreshes a copy it already holds (a background revalidation, or a
-# conditional fetch of a kept copy): a saturated origin admits these before new misses, so purged prices
-# and content come back first. The edge removes it from shoppers' requests.
+# conditional fetch of a kept copy): a saturated origin admits these before new misses. The edge removes it
+# from shoppers' requests.
 REFRESH_HEADER = "Storefront-Refresh"
+# Its value when the copy being refreshed was made stale by a purge (or came from a fetch straddling one):
+# admitted before every other refresh, since it is the one showing something that changed.
+REFRESH_PURGED = "purged"
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ import string
 from urllib.parse import urlsplit
 
 from cache.canonical import INTERNAL_PATHS, PAGE_KINDS, PRIVATE_PATHS, SHOP_PREFIX, PageKind
-from cache.policy import DEGRADED_HEADER, REFRESH_HEADER
+from cache.policy import DEGRADED_HEADER, REFRESH_HEADER, REFRESH_PURGED
 from edge_config.regions import Region
 
 # Varnish's clock in 10 µs ticks, kept as the string of an INT: VCL refuses to turn a REAL past 10^12 into a
@@ -65,6 +65,7 @@ sub vcl_recv {{
         unset req.http.X-Edge-Waited;
         unset req.http.X-Edge-Miss;
         unset req.http.X-Edge-Stale-Degraded;
+        unset req.http.X-Edge-Purged;
         unset req.http.{refresh};
         # Read here, once: after vcl_recv Varnish rewrites Accept-Encoding to gzip or nothing (http_gzip_support),
         # so a restarted request could no longer tell. Brotli goes to every browser that takes it.
@@ -138,6 +139,15 @@ sub vcl_hit {{
     }} else {{
         unset req.http.X-Edge-Stale-Degraded;
     }}
+    # ... and whether a purge made it stale: a soft purge cuts the TTL short, so the TTL left plus the age no
+    # longer adds up to the TTL it was stored with; a copy whose fetch straddled a purge counts too. Its
+    # refresh is the one a saturated origin admits first: it brings back what changed.
+    if (obj.ttl <= 0s && (obj.http.X-Edge-Straddled
+        || obj.ttl + obj.age < std.duration(obj.http.X-Edge-Ttl + "s", 0s) - 0.001s)) {{
+        set req.http.X-Edge-Purged = "1";
+    }} else {{
+        unset req.http.X-Edge-Purged;
+    }}
 }}
 
 sub vcl_miss {{
@@ -179,8 +189,12 @@ sub vcl_backend_fetch {{
     }}
     if (!bereq.uncacheable && (bereq.is_bgfetch || bereq.http.If-None-Match || bereq.http.If-Modified-Since)) {{
         # Refreshing a copy shoppers are being served (or one kept to revalidate), so one fetch per object:
-        # a saturated origin admits these before new misses, and a purged price comes back first.
-        set bereq.http.{refresh} = "1";
+        # a saturated origin admits these before new misses, and purged ones before any other.
+        if (bereq.http.X-Edge-Purged) {{
+            set bereq.http.{refresh} = "{refresh_purged}";
+        }} else {{
+            set bereq.http.{refresh} = "1";
+        }}
     }}
     if (bereq.http.X-Edge-Encoding == "br") {{
         # Varnish asks every backend for gzip (http_gzip_support); this copy is the brotli one.
@@ -192,6 +206,7 @@ sub vcl_backend_fetch {{
     unset bereq.http.X-Edge-Waited;
     unset bereq.http.X-Edge-Miss;
     unset bereq.http.X-Edge-Stale-Degraded;
+    unset bereq.http.X-Edge-Purged;
     var.set("fetch_started", "" + {clock});
 }}
 
@@ -219,6 +234,8 @@ sub vcl_backend_response {{
         set beresp.keep = 0s;
         return (deliver);
     }}
+    # A revalidated (304) copy brings its old headers along: its markers are decided afresh.
+    unset beresp.http.X-Edge-Straddled;
     if (std.integer(s=var.get("fetch_started"), fallback=0)
         <= std.integer(s=var.global_get("purged_at"), fallback=0)) {{
         # Started before (or as) the last purge ran, so it may hold what that purge removed: kept only for
@@ -226,7 +243,10 @@ sub vcl_backend_response {{
         # purges keep coming (under load nearly every fetch straddles one), and it is newer than any stale
         # copy it replaces.
         set beresp.ttl = {straddle_ttl};
+        set beresp.http.X-Edge-Straddled = "1";
     }}
+    # What vcl_hit compares a copy's TTL with to tell a purged copy from an expired one.
+    set beresp.http.X-Edge-Ttl = beresp.ttl;
     set beresp.grace = {stale_if_error};
     set beresp.keep = {keep};
     return (deliver);
@@ -289,6 +309,8 @@ sub vcl_deliver {{
     unset resp.http.Cache-Tag;
     # For this edge's decisions only; operators see it in varnishlog (BerespHeader) and the origin's metrics.
     unset resp.http.{degraded};
+    unset resp.http.X-Edge-Ttl;
+    unset resp.http.X-Edge-Straddled;
     unset resp.http.Via;
     unset resp.http.X-Varnish;
 }}
@@ -433,5 +455,6 @@ def render_vcl(
         clock=_CLOCK,
         degraded=DEGRADED_HEADER,
         refresh=REFRESH_HEADER,
+        refresh_purged=REFRESH_PURGED,
         unavailable_page=_UNAVAILABLE_PAGE,
     )

@@ -18,9 +18,9 @@ from litestar.utils.scope.state import ScopeState
 
 from cache.canonical import canonical_path, canonical_query
 from cache.page_cache import CachedPage, Outcome, PageCache
-from cache.policy import DEGRADED_HEADER, REFRESH_HEADER
+from cache.policy import DEGRADED_HEADER, REFRESH_HEADER, REFRESH_PURGED
 from storefront.pages.common import MACHINE_PATHS
-from storefront.shedding import Overloaded, RenderLimit
+from storefront.shedding import Overloaded, Priority, RenderLimit
 
 _COMPRESSIBLE = (b"text/", b"application/json", b"application/problem+json", b"image/svg+xml")
 _MIN_COMPRESS = 512
@@ -28,6 +28,7 @@ _HOP_HEADERS = {b"content-length", b"content-encoding", b"etag", b"vary"}
 _CACHEABLE_STATUS = {200, 301, 302, 308}
 _DEGRADED = DEGRADED_HEADER.lower().encode()
 _REFRESH = REFRESH_HEADER.lower().encode()
+_PRIORITY_OF_REFRESH = {REFRESH_PURGED.encode(): Priority.PURGED}
 _EDGE_ONLY = {b"surrogate-key", b"xkey", b"cache-tag", b"surrogate-control", _DEGRADED}
 # Image builds wait on the image workers, which bound and shed their own queue: no render slot is held.
 _OWN_QUEUE = ("/img/", "/admin/images")
@@ -196,11 +197,12 @@ class PageEdgeMiddleware:
 
         # Only an edge sends the refresh marker (it strips shoppers' own): with the page cache playing the
         # edge, nobody may use it to jump the queue.
-        refresh = cache is None and _header(scope.get("headers", []), _REFRESH) is not None
-        max_wait = state.settings.refresh_wait if refresh else None
+        refresh = _header(scope.get("headers", []), _REFRESH) if cache is None else None
+        priority = _PRIORITY_OF_REFRESH.get(refresh, Priority.REFRESH) if refresh is not None else Priority.NEW
+        max_wait = state.settings.refresh_wait if refresh is not None else None
 
         async def render() -> CachedPage:
-            async with limit.slot(max_wait):
+            async with limit.slot(max_wait, priority):
                 state.counters["renders"] += 1
                 return await _render(self.app, _render_scope(scope, query))
 

@@ -170,4 +170,35 @@ def test_only_the_edge_marks_a_fetch_as_a_refresh(edge_with: EdgeFactory) -> Non
     origin.version = 2
     soft_purge(varnish)
     assert eventually(lambda: get(varnish).text == f"{PAGE} v2")  # revalidated in the background...
-    assert backend.seen(PAGE)[-1]["headers"].get("storefront-refresh") == "1"  # ...as a refresh
+    assert backend.seen(PAGE)[-1]["headers"].get("storefront-refresh") == "purged"  # ...as a purged refresh
+    forged = httpx.get(f"{varnish.url}{PAGE}", headers={"X-Edge-Purged": "1"}, timeout=10)
+    assert forged.headers["x-cache"] == "HIT"  # nobody can make a fresh copy look purged
+
+
+def test_a_copy_that_simply_expired_is_refreshed_as_an_ordinary_refresh(edge_with: EdgeFactory) -> None:
+    """Only a purge's refresh jumps ahead of the others: a copy past its TTL is refreshed with the plain mark."""
+    origin = Origin(max_age=1)
+    varnish, backend = edge_with(origin, grace=3600)
+    first = get(varnish)
+    assert first.headers["x-cache"] == "MISS"
+    assert "x-edge-ttl" not in first.headers and "x-edge-straddled" not in first.headers  # the edge's own
+    origin.version = 2
+    assert eventually(lambda: get(varnish).text == f"{PAGE} v2", timeout=15)  # expired, then refreshed
+    assert backend.seen(PAGE)[-1]["headers"].get("storefront-refresh") == "1"
+
+
+def test_a_copy_whose_fetch_straddled_a_purge_is_refreshed_as_a_purged_one(edge_with: EdgeFactory) -> None:
+    """A fetch under way while a purge ran may hold what it removed: kept briefly, then refreshed first."""
+    origin = Origin(max_age=60)
+    origin.mode = "hang"  # the fetch stays in flight until the purge has run
+    varnish, backend = edge_with(origin, grace=3600, straddle_ttl=0.5)
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(get, varnish)
+        assert eventually(lambda: len(backend.seen(PAGE)) == 1)
+        soft_purge(varnish)
+        origin.mode = "ok"
+        origin.hang.set()
+        assert pending.result().text == f"{PAGE} v1"
+    origin.version = 2
+    assert eventually(lambda: get(varnish).text == f"{PAGE} v2")  # the straddled copy was revalidated...
+    assert backend.seen(PAGE)[-1]["headers"].get("storefront-refresh") == "purged"  # ...ahead of the rest

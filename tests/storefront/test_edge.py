@@ -19,7 +19,8 @@ PAGE = "/us/en/p/hat"
 
 
 @get("/{region:str}/{lang:str}/p/{slug:str}", opt={"page": True, "query": ()}, media_type=MediaType.HTML)
-async def product(slug: str) -> str:
+async def product(slug: str, state: State) -> str:
+    state.rendered.append(slug)
     return f"<h1>{slug}</h1>"
 
 
@@ -31,6 +32,7 @@ def origin(*, page_cache: PageCache | None) -> Litestar:
         "page_cache": page_cache,
         "settings": SimpleNamespace(refresh_wait=60.0),
         "policy": CachePolicy(),
+        "rendered": [],
     }
     return Litestar([product], middleware=[PageEdgeMiddleware], state=State(state))
 
@@ -58,6 +60,20 @@ async def test_behind_an_edge_its_refresh_waits_for_a_slot_while_a_new_miss_is_r
         answer = await refresh
     assert (answer.status_code, answer.text) == (200, "<h1>hat</h1>")
     assert limit.shed == 1
+
+
+async def test_behind_an_edge_a_purged_refresh_is_rendered_before_the_other_refreshes() -> None:
+    app = origin(page_cache=None)
+    limit: RenderLimit = app.state.render_limit
+    async with _client(app) as client:
+        async with limit.slot():  # saturated: both refreshes queue
+            ordinary = asyncio.create_task(client.get(f"{PAGE}-1", headers={"Storefront-Refresh": "1"}))
+            await _queued(limit, ordinary)
+            purged = asyncio.create_task(client.get(f"{PAGE}-2", headers={"Storefront-Refresh": "purged"}))
+            while limit.queued < 2:  # noqa: ASYNC110 - see _queued
+                await asyncio.sleep(0)
+        assert [r.status_code for r in await asyncio.gather(ordinary, purged)] == [200, 200]
+    assert app.state.rendered == ["hat-2", "hat-1"]  # the slot went to the purged one although it came second
 
 
 async def test_with_the_page_cache_as_the_edge_nobody_can_claim_a_refresh() -> None:

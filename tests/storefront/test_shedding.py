@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from storefront.shedding import Overloaded, RenderLimit, waiting_on_upstreams
+from storefront.shedding import Overloaded, Priority, RenderLimit, waiting_on_upstreams
 
 
 async def test_past_the_limit_requests_are_refused_and_reported() -> None:
@@ -111,3 +111,88 @@ async def test_a_render_waiting_on_upstreams_frees_its_slot_for_others() -> None
 async def test_outside_a_render_waiting_on_upstreams_is_a_no_op() -> None:
     async with waiting_on_upstreams():
         pass
+
+
+async def test_a_freed_slot_goes_to_the_most_urgent_waiter_then_the_earliest() -> None:
+    """Renders resuming after their reads, then purged refreshes, then other refreshes, then new misses."""
+    limit = RenderLimit(1, max_wait=60.0)
+    task, leave = await _holding_the_slot(limit)
+    served: list[str] = []
+    go_on = asyncio.Event()
+
+    async def waiter(name: str, priority: Priority) -> None:
+        async with limit.slot(priority=priority):
+            served.append(name)
+            await go_on.wait()  # one at a time: the next is chosen only when this one leaves
+
+    queued = [
+        ("miss 1", Priority.NEW),
+        ("refresh 1", Priority.REFRESH),
+        ("purged", Priority.PURGED),
+        ("miss 2", Priority.NEW),
+        ("refresh 2", Priority.REFRESH),
+    ]
+    tasks = []
+    for name, priority in queued:
+        tasks.append(asyncio.create_task(waiter(name, priority)))
+        await asyncio.sleep(0)  # queued in this order
+    assert limit.queued == len(queued)
+    go_on.set()
+    leave.set()
+    await asyncio.gather(task, *tasks)
+    assert served == ["purged", "refresh 1", "refresh 2", "miss 1", "miss 2"]
+    assert (limit.in_flight, limit.queued, limit.shed) == (0, 0, 0)
+
+
+async def test_a_render_back_from_its_reads_goes_before_every_waiting_request() -> None:
+    limit = RenderLimit(1, max_wait=60.0)
+    reads_done = asyncio.Event()
+    order: list[str] = []
+
+    async def render_with_reads() -> None:
+        async with limit.slot():
+            async with waiting_on_upstreams():
+                await reads_done.wait()
+            order.append("resumed")
+
+    slow = asyncio.create_task(render_with_reads())
+    await asyncio.sleep(0)
+    holder, leave = await _holding_the_slot(limit)  # takes the slot the render gave back
+    reads_done.set()
+    await asyncio.sleep(0)  # the render now waits to take a slot again
+
+    async def purged_refresh() -> None:
+        async with limit.slot(priority=Priority.PURGED):
+            order.append("purged")
+
+    refresh = asyncio.create_task(purged_refresh())
+    await asyncio.sleep(0)
+    leave.set()
+    await asyncio.gather(slow, holder, refresh)
+    assert order == ["resumed", "purged"]
+
+
+async def test_waiters_that_give_up_never_lose_a_slot() -> None:
+    """A refused or cancelled waiter leaves the queue; a slot handed to one that was cancelled is passed on."""
+    limit = RenderLimit(1, max_wait=0.0)
+    task, leave = await _holding_the_slot(limit)
+    with pytest.raises(Overloaded):
+        async with limit.slot():
+            pass
+    cancelled = asyncio.create_task(_enter(limit))
+    await asyncio.sleep(0)
+    cancelled.cancel()
+    patient = asyncio.create_task(_enter(limit, max_wait=60.0))
+    await asyncio.sleep(0)
+    leave.set()
+    await task
+    assert await patient == "entered"
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
+    async with limit.slot():  # the one slot is free again
+        assert (limit.in_flight, limit.queued) == (1, 0)
+
+
+async def _enter(limit: RenderLimit, max_wait: float = 60.0) -> str:
+    async with limit.slot(max_wait=max_wait):
+        return "entered"
