@@ -37,7 +37,7 @@ class CachedPage:
     encoded: dict[str, bytes] = field(default_factory=dict)
     stored_at: float = 0.0
     soft_purged: bool = False
-    degraded: bool = False  # rendered without some optional data: never replaces a good copy
+    degraded: bool = False  # rendered without some optional data: replaces a good copy only once purged
 
     @property
     def size(self) -> int:
@@ -137,16 +137,19 @@ class PageCache:
                 self.stats["stale_if_error"] += 1
                 return entry, "STALE-IF-ERROR"
             raise
-        if (page.status >= 500 or page.degraded) and self._good_copy(entry, now):
+        if self._stands_in(entry, page, now):
             self.stats["stale_if_error"] += 1
-            assert entry is not None  # _good_copy checked it
+            assert entry is not None  # _stands_in checked it
             return entry, "STALE-IF-ERROR"
         return page, "MISS"
 
     @staticmethod
-    def _good_copy(entry: CachedPage | None, now: float) -> bool:
-        """A complete earlier copy that may stand in for an error or a degraded render."""
-        return entry is not None and not entry.degraded and entry.usable_on_error(now)
+    def _stands_in(entry: CachedPage | None, page: CachedPage, now: float) -> bool:
+        """Whether a complete earlier copy is served instead of this render: for an error, and for a degraded
+        render unless a purge marked the copy stale (it shows something that changed, such as a price)."""
+        if entry is None or entry.degraded or not entry.usable_on_error(now):
+            return False
+        return page.status >= 500 or (page.degraded and not entry.soft_purged)
 
     async def _render_once(self, cache_key: str, render: Callable[[], Awaitable[CachedPage]]) -> CachedPage:
         started_seq = self._purge_seq
@@ -155,8 +158,7 @@ class PageCache:
             self.stats["miss"] += 1
             self.stats["render"] += 1
             page = await render()
-            keep_good_copy = page.degraded and self._good_copy(self._entries.get(cache_key), self._clock())
-            if page.status < 500 and not keep_good_copy:
+            if page.status < 500 and not self._stands_in(self._entries.get(cache_key), page, self._clock()):
                 self._store(cache_key, page, started_seq)
             return page
 

@@ -187,6 +187,9 @@ sub vcl_backend_fetch {{
     if (bereq.http.X-Edge-Stale-Degraded) {{
         var.set("stale_degraded", "1");
     }}
+    if (bereq.http.X-Edge-Purged) {{
+        var.set("stale_purged", "1");
+    }}
     if (!bereq.uncacheable && (bereq.is_bgfetch || bereq.http.If-None-Match || bereq.http.If-Modified-Since)) {{
         # Refreshing a copy shoppers are being served (or one kept to revalidate), so one fetch per object:
         # a saturated origin admits these before new misses, and purged ones before any other.
@@ -220,8 +223,10 @@ sub vcl_backend_response {{
         var.global_set("origin_failed_at", "" + {clock});
         return (abandon);
     }}
-    if (beresp.http.{degraded} && bereq.is_bgfetch && var.get("stale_degraded") != "1") {{
-        # A render missing an optional read does not replace a complete one: keep serving the good copy.
+    if (beresp.http.{degraded} && bereq.is_bgfetch && var.get("stale_degraded") != "1"
+        && var.get("stale_purged") != "1") {{
+        # A render missing an optional read does not replace a complete one: keep serving the good copy. Unless
+        # a purge made that copy stale: what it shows changed (a price), and the render has the change.
         return (abandon);
     }}
     if (beresp.http.Set-Cookie

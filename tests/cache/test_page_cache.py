@@ -169,6 +169,22 @@ async def test_uncacheable_pages_are_not_stored() -> None:
     assert len(cache) == 0
 
 
+async def test_a_degraded_render_replaces_a_copy_a_purge_made_stale() -> None:
+    """The purged copy shows what changed (a price); a render missing only an optional block is better."""
+    clock = Clock()
+    cache = PageCache(1 << 20, clock=clock)
+    old = page(b"old price", keys=("sku:1",))
+    new = page(b"new price, no nav", ttl=5)
+    new.degraded = True
+    await cache.get_or_render("/p", lambda: _value(old))
+    assert cache.purge(["sku:1"]) == 1
+    got, outcome = await cache.get_or_render("/p", lambda: _value(new))
+    assert (got.body, outcome) == (b"old price", "STALE")  # revalidated in the background...
+    await cache.drain()
+    got, outcome = await cache.get_or_render("/p", lambda: _value(new))
+    assert (got.body, outcome) == (b"new price, no nav", "HIT")  # ...by the degraded render
+
+
 async def test_a_degraded_render_never_replaces_a_good_copy_but_fills_an_empty_slot() -> None:
     clock = Clock()
     cache = PageCache(1 << 20, clock=clock)
