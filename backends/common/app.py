@@ -19,6 +19,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backends.common.auth import require_token
+from backends.common.commits import commits_elsewhere
 from backends.common.db import Database
 from backends.common.head import head_for_every_get
 from backends.common.openapi import finish_openapi, openapi_config, problems
@@ -156,6 +157,10 @@ def create_service_app(
         app.state.db = db
         async with AsyncExitStack() as stack:
             stack.push_async_callback(db.dispose)
+            if outbox_model is not None:
+                await stack.enter_async_context(
+                    commits_elsewhere(db.engine, outbox_model.__tablename__, db.outbox_signal)  # type: ignore[attr-defined]
+                )
             for resource in resources:
                 await stack.enter_async_context(resource(app))
             for task_factory in background:

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
-from backends.common.commits import OutboxSignal
+from backends.common.commits import OutboxSignal, notify_before_commit
 
 
 def utcnow() -> datetime:
@@ -107,6 +107,8 @@ class Database:
         session_class = type("DatabaseSession", (Session,), {})
         event.listen(session_class, "after_commit", signal.after_commit)
         event.listen(session_class, "after_rollback", signal.after_rollback)
+        if parsed.get_backend_name() == "postgresql":
+            event.listen(session_class, "before_commit", notify_before_commit)
         return cls(
             engine=engine,
             sessionmaker=async_sessionmaker(engine, expire_on_commit=False, sync_session_class=session_class),

@@ -1,8 +1,9 @@
 """The transactional outbox: events appended in the same transaction as the change they describe.
 
 Readers long-poll it: a commit that added events wakes this process's waiting readers at once (the
-`OutboxSignal`), and a reader also looks again every `RECHECK` seconds, which is how it learns of events
-another process (another worker of the same service) committed. A missed wake-up costs at most that.
+`OutboxSignal`), on PostgreSQL other processes' readers too (NOTIFY/LISTEN, `commits.py`), and a reader also
+looks again every `RECHECK` seconds, which is how it learns of events another process committed to a SQLite
+file. A missed wake-up costs at most that.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def add_event(
     stored = payload if isinstance(payload, dict) else msgspec.to_builtins(typed)
     event = model(type=event_type, regions=scope, payload=stored)  # type: ignore[call-arg]
     session.add(event)
-    note_outbox_events(session)
+    note_outbox_events(session, model.__tablename__)  # type: ignore[attr-defined]
     return event
 
 

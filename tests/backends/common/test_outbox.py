@@ -21,6 +21,9 @@ from stack.settings import Settings
 from tests.conftest import ADMIN
 
 PRICE = "/admin/prices/eu/SKU-00004-1"
+# Tells a woken long poll (answered when the commit lands) from one that ran out its 30 s wait: not a speed
+# bound, however slow the machine.
+WOKEN_WITHIN = 20.0
 
 
 @pytest.fixture
@@ -52,7 +55,7 @@ async def test_a_commit_wakes_the_reader_waiting_on_the_outbox(
     waiting = asyncio.create_task(client.get("/admin/outbox", params={"wait": 30}))
     await asyncio.sleep(0)
     assert (await client.put(PRICE, json={"list": "99.90"})).json()["changed"] is True
-    page = (await waiting).json()
+    page = (await asyncio.wait_for(waiting, timeout=WOKEN_WITHIN)).json()  # woken, not timed out
     assert [e["type"] for e in page["events"]] == ["price.changed"] and page["last_seq"] == page["events"][0]["seq"]
     # Nothing new after it: a zero wait answers at once, empty.
     again = (await client.get("/admin/outbox", params={"after": page["last_seq"]})).json()
@@ -74,6 +77,27 @@ async def test_an_event_another_process_commits_is_found_on_a_recheck(
     finally:
         await other.dispose()
     assert [e["type"] for e in (await waiting).json()["events"]] == ["price.changed"]
+
+
+@pytest.mark.parametrize("database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
+async def test_on_postgresql_another_process_commit_wakes_the_reader_at_once(
+    client: httpx.AsyncClient, seeded: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another worker's (or replica's) commit NOTIFYs; the serving worker LISTENs, so no recheck is needed."""
+    monkeypatch.setattr(outbox, "RECHECK", 3600.0)  # no second look at the table: only the NOTIFY can wake it
+    waiting = asyncio.create_task(client.get("/admin/outbox", params={"wait": 30}))
+    await asyncio.sleep(0)
+    other = Database.connect(seeded.pricing.database_url)  # its own in-process signal, as another worker's
+    try:
+        async with other.write() as session:
+            levels = PriceLevels(list_minor=9990, sale_minor=None)
+            change = PriceChanged(sku="SKU-00004-1", product_id=4, region="eu", before=levels, after=levels)
+            outbox.add_event(session, PricingEvent, "price.changed", ["eu"], change)
+    finally:
+        await other.dispose()
+    # Woken, not answered at the end of its 30 s wait (its last look would find the event too).
+    page = (await asyncio.wait_for(waiting, timeout=WOKEN_WITHIN)).json()
+    assert [e["type"] for e in page["events"]] == ["price.changed"]
 
 
 @pytest.mark.parametrize("wait", ["-1", "31", "soon", "nan"])
