@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -45,10 +46,22 @@ def serve(settings: Settings, name: str) -> None:
         factory=True,
         host=target.host,
         port=target.port,
+        workers=worker_count(settings, name),
         log_level=os.environ.get("STOREFRONT_LOG_LEVEL", "warning"),
         access_log=False,
         timeout_graceful_shutdown=5,
     )
+
+
+def worker_count(settings: Settings, name: str) -> int:
+    """How many processes serve `name` (uvicorn's own supervisor restarts a worker that dies)."""
+    workers: int = getattr(getattr(settings, name), "workers", 1)  # the invalidator runs one: see its settings
+    if workers > 1 and name == "origin" and settings.origin.page_cache:
+        raise SystemExit(
+            "STOREFRONT_ORIGIN_WORKERS > 1 needs STOREFRONT_PAGE_CACHE=off (an edge in front): each worker's own "
+            "page cache would miss the purges sent to the others"
+        )
+    return workers
 
 
 def spawn(name: str, env: dict[str, str] | None = None, *, quiet: bool = False) -> subprocess.Popen[bytes]:
@@ -84,6 +97,8 @@ def stop(processes: Sequence[subprocess.Popen[bytes]], grace: float = 10.0) -> N
         try:
             process.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):  # the whole group: a service's workers too
+                os.killpg(process.pid, signal.SIGKILL)
             process.kill()
             process.wait()
 

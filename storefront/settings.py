@@ -23,6 +23,7 @@ from backends.common.settings import (
     integer,
     required,
     setting,
+    workers,
 )
 from edge_config import RegionCatalogue
 from image_pipeline.variants import DEFAULT_ENCODING, Encoding
@@ -46,6 +47,7 @@ def _megabytes(name: str, raw: str) -> int:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OriginSettings(FromEnv, Listening):
     url: str = setting(ORIGIN_URL)
+    workers: int = setting(workers("origin"))
     catalog_url: str = setting(CATALOG_URL)
     pricing_url: str = setting(PRICING_URL)
     cms_url: str = setting(CMS_URL)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from backends.common.settings import CATALOG_URL, CHECKOUT_URL, ServiceSettings, database_url, setting
+from backends.common.settings import CATALOG_URL, CHECKOUT_URL, ServiceSettings, database_url, setting, workers
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -12,6 +12,7 @@ class CatalogSettings(ServiceSettings):
     name: str = "catalog"
     url: str = setting(CATALOG_URL)
     database_url: str = setting(database_url("catalog"))
+    workers: int = setting(workers("catalog"))
     low_stock_threshold: int = setting("LOW_STOCK_THRESHOLD", 5)
     checkout_url: str = setting(CHECKOUT_URL)  # the catalog's displayed stock follows checkout's (empty: nothing)
     stock_wait: float = setting("STOCK_WAIT", 25.0)  # seconds each long poll of checkout's outbox may wait

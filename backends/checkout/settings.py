@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from backends.common.settings import CATALOG_URL, CHECKOUT_URL, PRICING_URL, ServiceSettings, database_url, setting
+from backends.common.settings import (
+    CATALOG_URL,
+    CHECKOUT_URL,
+    PRICING_URL,
+    ServiceSettings,
+    database_url,
+    setting,
+    workers,
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -12,6 +20,7 @@ class CheckoutSettings(ServiceSettings):
     name: str = "checkout"
     url: str = setting(CHECKOUT_URL)
     database_url: str = setting(database_url("checkout"))
+    workers: int = setting(workers("checkout"))
     catalog_url: str = setting(CATALOG_URL)
     pricing_url: str = setting(PRICING_URL)
     cart_ttl: float = setting("CART_TTL", 30 * 86400.0)  # seconds a cart lives after its last change

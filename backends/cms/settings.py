@@ -15,6 +15,7 @@ from backends.common.settings import (
     database_url,
     required,
     setting,
+    workers,
 )
 
 
@@ -23,6 +24,7 @@ class CmsSettings(ServiceSettings):
     name: str = "cms"
     url: str = setting(CMS_URL)
     database_url: str = setting(database_url("cms"))
+    workers: int = setting(workers("cms"))
     admin_token: str = required(EDITOR_TOKEN)  # the CMS's admin is the editor
     preview_token: str = required(PREVIEW_TOKEN)
     # Longest sleep of the scheduled-publish loop (it wakes when one is due).

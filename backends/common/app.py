@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager, suppress
+from functools import partial
 from typing import Annotated, Any, Union
 
 import msgspec
@@ -22,6 +23,7 @@ from backends.common.auth import require_token
 from backends.common.commits import commits_elsewhere
 from backends.common.db import Database
 from backends.common.head import head_for_every_get
+from backends.common.leader import lead
 from backends.common.openapi import finish_openapi, openapi_config, problems
 from backends.common.outbox import OutboxEventMixin, read_events
 from backends.common.params import Cursor
@@ -163,8 +165,10 @@ def create_service_app(
                 )
             for resource in resources:
                 await stack.enter_async_context(resource(app))
-            for task_factory in background:
-                await stack.enter_async_context(_background_task(app, task_factory))
+            if background:
+                jobs = [partial(task_factory, app) for task_factory in background]
+                # With several workers or replicas, only the leader runs them (the others stand by).
+                await stack.enter_async_context(_background_task(lead(db.engine, f"{settings.name}-jobs", jobs)))
             yield
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -186,8 +190,8 @@ def create_service_app(
 
 
 @asynccontextmanager
-async def _background_task(app: Litestar, factory: Background) -> AsyncIterator[None]:
-    task = asyncio.create_task(factory(app))
+async def _background_task(work: Awaitable[None]) -> AsyncIterator[None]:
+    task = asyncio.ensure_future(work)
     try:
         yield
     finally:

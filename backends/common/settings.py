@@ -144,6 +144,21 @@ def database_url(service: str) -> Var:
     )
 
 
+WORKERS = Var("WORKERS", 1, parse=lambda name, raw: _worker_count(name, raw))
+
+
+def _worker_count(name: str, raw: str) -> int:
+    count = integer(name, raw)
+    if not 1 <= count <= 64:
+        raise ValueError(f"{ENV_PREFIX}{name} must be between 1 and 64, got {count}")
+    return count
+
+
+def workers(service: str) -> Var:
+    """`STOREFRONT_{SERVICE}_WORKERS`: how many processes serve it (by default `STOREFRONT_WORKERS`, 1)."""
+    return Var(f"{service.upper()}_WORKERS", parse=lambda name, raw: _worker_count(name, raw), fallback=WORKERS.read)
+
+
 def refuse_development_secrets(env: Env) -> None:
     """With STOREFRONT_ENV=production, no service starts on a development default, an unset or a short secret."""
     if ENV.read(env).lower() != "production":
