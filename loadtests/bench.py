@@ -39,6 +39,14 @@ DELAYS = {"cms": 0.120, "catalog": 0.060, "pricing": 0.040}
 
 def wrk(url: str, seconds: float, connections: int = 16, headers: tuple[str, ...] = ()) -> float:
     """Requests per second from `wrk` (one thread), which fails the benchmark if any request errs."""
+    rps, failed = wrk_counting(url, seconds, connections, headers)
+    if failed:
+        raise RuntimeError(f"{url}: {failed} failed responses under load")
+    return rps
+
+
+def wrk_counting(url: str, seconds: float, connections: int = 16, headers: tuple[str, ...] = ()) -> tuple[float, int]:
+    """Requests per second from `wrk` (one thread) and how many of the responses were not 2xx or 3xx."""
     extra = [arg for header in headers for arg in ("-H", header)]
     out = subprocess.run(  # noqa: S603
         ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", *extra, url],  # noqa: S607
@@ -48,9 +56,7 @@ def wrk(url: str, seconds: float, connections: int = 16, headers: tuple[str, ...
         timeout=seconds + 30,
     ).stdout
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    if errors:
-        raise RuntimeError(f"{url}: {errors.group(1)} failed responses under load")
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), int(errors.group(1)) if errors else 0  # type: ignore[union-attr]
 
 
 def latencies(url: str, count: int, slowest_reads: list[float] | None = None) -> list[float]:
@@ -158,6 +164,61 @@ def bench_render(cluster: Cluster, quick: bool) -> list[str]:
         f"| ratio | **{ratio:.2f}** (target >= 0.5) |",
         f"| storefront origin, `Accept-Encoding: br` (brotli q5 on every render) | {statistics.median(brotli_rps):.0f} "
         f"({statistics.median(brotli_rps) / statistics.median(theirs):.2f} of the uncompressed baseline) |",
+        "",
+    ]
+
+
+def bench_workers(cluster: Cluster, quick: bool) -> list[str]:
+    """Origin renders/s with 1 and 2 workers, under uvicorn and under granian, side by side in one run."""
+    seconds = 1 if quick else 5
+    slug = product_slugs(cluster, 1)[0]
+    # Upstream data cached in the origin isolates the server and the render from the backends' share of the CPU.
+    cached = {
+        "STOREFRONT_UPSTREAM_CACHE_TTL": "3600",
+        "STOREFRONT_CMS_CACHE_TTL": "3600",
+        "STOREFRONT_PAGE_CACHE": "off",
+    }
+    servers = {
+        "uvicorn, 1 worker": cluster.origin(**cached),
+        "uvicorn, 2 workers": cluster.origin(STOREFRONT_ORIGIN_WORKERS="2", **cached),
+        "granian, 1 worker": cluster.granian_origin(1, **cached),
+        "granian, 2 workers": cluster.granian_origin(2, **cached),
+    }
+    uncached = {"STOREFRONT_PAGE_CACHE": "off", "STOREFRONT_CMS_CACHE_TTL": "0", "STOREFRONT_SHED_AFTER": "30"}
+    full = {
+        "uvicorn, 1 worker, every read from the backends": cluster.origin(**uncached),
+        "uvicorn, 2 workers, every read from the backends": cluster.origin(STOREFRONT_ORIGIN_WORKERS="2", **uncached),
+    }
+    figures: dict[str, list[float]] = {name: [] for name in [*servers, *full]}
+    failed: dict[str, int] = dict.fromkeys(figures, 0)
+    for url in [*servers.values(), *full.values()]:
+        httpx.get(f"{url}/us/en/p/{slug}", timeout=30)  # warm each worker's caches a little
+    for _ in range(1 if quick else 3):  # interleaved, so drift on a shared machine hits all alike
+        for name, url in [*servers.items(), *full.items()]:
+            rps, errors = wrk_counting(f"{url}/us/en/p/{slug}", seconds)
+            figures[name].append(rps)
+            failed[name] += errors
+    for url in [*servers.values(), *full.values()]:
+        cluster.release(url)
+    cores = os.cpu_count() or 1
+    base = statistics.median(figures["uvicorn, 1 worker"])
+    rows = [
+        f"| {name} | {statistics.median(runs):.0f} | {statistics.median(runs) / cores:.0f} | "
+        f"{statistics.median(runs) / base:.2f} | {failed[name]} |"
+        for name, runs in figures.items()
+    ]
+    return [
+        "## Workers: uvicorn and granian",
+        "",
+        f"The origin rendering one product page (page cache off), `wrk -t1 -c16 -d{seconds}s`, every server in "
+        f"the same run, interleaved, medians shown; {cores} cores shared with the backends and wrk. The first four "
+        "rows keep upstream data cached in the origin, so they measure the server and the render; the last two "
+        "read everything from the backends (one worker each), as a page behind an edge does; a render whose critical "
+        "read outlives its 1 s budget there is a 503, counted in the last column.",
+        "",
+        "| origin server | product pages/s | per core | vs uvicorn, 1 worker | answers not 2xx (all runs) |",
+        "|---|---|---|---|---|",
+        *rows,
         "",
     ]
 
@@ -516,6 +577,7 @@ def bench_idle(cluster: Cluster, quick: bool) -> list[str]:
 BENCHMARKS: dict[str, Callable[..., list[str]]] = {
     "parallel": bench_parallel,
     "render": bench_render,
+    "workers": bench_workers,
     "page-cache": bench_page_cache,
     "images": bench_images,
     "purge": bench_purge,

@@ -55,6 +55,27 @@ class Cluster:
         url = f"http://127.0.0.1:{free_port()}"
         return self._wait("origin", url, spawn("origin", self.env(STOREFRONT_ORIGIN_URL=url, **extra), quiet=True))
 
+    def granian_origin(self, workers: int, **extra: str) -> str:
+        """The origin served by granian instead of uvicorn (the harness compares the two servers)."""
+        url = f"http://127.0.0.1:{free_port()}"
+        port = url.rsplit(":", 1)[1]
+        cmd = [
+            sys.executable,
+            "-m",
+            "granian",
+            "--interface",
+            "asgi",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            port,
+        ]
+        cmd += ["--workers", str(workers), "--log-level", "warning", "storefront.app:create_app"]
+        env = self.env(STOREFRONT_ORIGIN_URL=url, **extra)
+        process = subprocess.Popen(cmd, env=env, start_new_session=True, stdout=subprocess.DEVNULL)  # noqa: S603
+        return self._wait("origin (granian)", url, process)
+
     def proxy(self, target: str, delay: float) -> str:
         port = free_port()
         cmd = [sys.executable, "-m", "loadtests.delay_proxy", "--port", str(port), "--target", target]
