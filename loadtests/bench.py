@@ -179,15 +179,15 @@ def bench_workers(cluster: Cluster, quick: bool) -> list[str]:
         "STOREFRONT_PAGE_CACHE": "off",
     }
     servers = {
-        "uvicorn, 1 worker": cluster.origin(**cached),
-        "uvicorn, 2 workers": cluster.origin(STOREFRONT_ORIGIN_WORKERS="2", **cached),
-        "granian, 1 worker": cluster.granian_origin(1, **cached),
-        "granian, 2 workers": cluster.granian_origin(2, **cached),
+        "uvicorn, 1 worker": cluster.origin_served_by("uvicorn", 1, **cached),
+        "uvicorn, 2 workers": cluster.origin_served_by("uvicorn", 2, **cached),
+        "granian, 1 worker": cluster.origin_served_by("granian", 1, **cached),
+        "granian, 2 workers": cluster.origin_served_by("granian", 2, **cached),
     }
     uncached = {"STOREFRONT_PAGE_CACHE": "off", "STOREFRONT_CMS_CACHE_TTL": "0", "STOREFRONT_SHED_AFTER": "30"}
     full = {
-        "uvicorn, 1 worker, every read from the backends": cluster.origin(**uncached),
-        "uvicorn, 2 workers, every read from the backends": cluster.origin(STOREFRONT_ORIGIN_WORKERS="2", **uncached),
+        "uvicorn, 1 worker, every read from the backends": cluster.origin_served_by("uvicorn", 1, **uncached),
+        "granian, 2 workers, every read from the backends": cluster.origin_served_by("granian", 2, **uncached),
     }
     figures: dict[str, list[float]] = {name: [] for name in [*servers, *full]}
     failed: dict[str, int] = dict.fromkeys(figures, 0)

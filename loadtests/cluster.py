@@ -55,26 +55,21 @@ class Cluster:
         url = f"http://127.0.0.1:{free_port()}"
         return self._wait("origin", url, spawn("origin", self.env(STOREFRONT_ORIGIN_URL=url, **extra), quiet=True))
 
-    def granian_origin(self, workers: int, **extra: str) -> str:
-        """The origin served by granian instead of uvicorn (the harness compares the two servers)."""
+    def origin_served_by(self, server: str, workers: int, **extra: str) -> str:
+        """The origin under a given server and worker count, whatever `storefront serve` would pick (the harness
+        compares them)."""
         url = f"http://127.0.0.1:{free_port()}"
         port = url.rsplit(":", 1)[1]
-        cmd = [
-            sys.executable,
-            "-m",
-            "granian",
-            "--interface",
-            "asgi",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            port,
-        ]
-        cmd += ["--workers", str(workers), "--log-level", "warning", "storefront.app:create_app"]
+        target = "storefront.app:create_app"
+        if server == "granian":
+            cmd = [sys.executable, "-m", "granian", "--interface", "asgi", "--factory", "--host", "127.0.0.1"]
+            cmd += ["--port", port, "--workers", str(workers), "--log-level", "warning", target]
+        else:
+            cmd = [sys.executable, "-m", "uvicorn", "--factory", "--host", "127.0.0.1", "--port", port]
+            cmd += ["--workers", str(workers), "--log-level", "warning", "--no-access-log", target]
         env = self.env(STOREFRONT_ORIGIN_URL=url, **extra)
         process = subprocess.Popen(cmd, env=env, start_new_session=True, stdout=subprocess.DEVNULL)  # noqa: S603
-        return self._wait("origin (granian)", url, process)
+        return self._wait(f"origin ({server})", url, process)
 
     def proxy(self, target: str, delay: float) -> str:
         port = free_port()

@@ -37,24 +37,43 @@ def service_url(settings: Settings, name: str) -> str:
 
 
 def serve(settings: Settings, name: str) -> None:
-    """Run one service in this process (what `up` runs in each child)."""
+    """Run one service in this process (what `up` runs in each child): one worker under uvicorn, several under
+    granian, which spread the connections of one port over its workers where uvicorn's did not (the harness's
+    workers section: 2 uvicorn workers served 1.03x one, 2 granian workers 1.89x)."""
+    target = getattr(settings, name)
+    workers = worker_count(settings, name)
+    log_level = os.environ.get("STOREFRONT_LOG_LEVEL", "warning")
+    if workers > 1:
+        from granian.constants import Interfaces
+        from granian.server import Server
+
+        Server(
+            SERVICES[name],
+            address=target.host,
+            port=target.port,
+            interface=Interfaces.ASGI,
+            workers=workers,
+            factory=True,
+            respawn_failed_workers=True,  # a worker that dies is replaced
+            log_level=log_level,  # type: ignore[arg-type]
+            workers_kill_timeout=5,
+        ).serve()
+        return
     import uvicorn
 
-    target = getattr(settings, name)
     uvicorn.run(
         SERVICES[name],
         factory=True,
         host=target.host,
         port=target.port,
-        workers=worker_count(settings, name),
-        log_level=os.environ.get("STOREFRONT_LOG_LEVEL", "warning"),
+        log_level=log_level,
         access_log=False,
         timeout_graceful_shutdown=5,
     )
 
 
 def worker_count(settings: Settings, name: str) -> int:
-    """How many processes serve `name` (uvicorn's own supervisor restarts a worker that dies)."""
+    """How many processes serve `name`."""
     workers: int = getattr(getattr(settings, name), "workers", 1)  # the invalidator runs one: see its settings
     if workers > 1 and name == "origin" and settings.origin.page_cache:
         raise SystemExit(
