@@ -39,7 +39,7 @@ def service_url(settings: Settings, name: str) -> str:
 def serve(settings: Settings, name: str) -> None:
     """Run one service in this process (what `up` runs in each child): one worker under uvicorn, several under
     granian, which spread the connections of one port over its workers where uvicorn's did not (the harness's
-    workers section: 2 uvicorn workers served 1.03x one, 2 granian workers 1.89x)."""
+    workers section: 2 uvicorn workers served 1.00x one, 2 granian workers 1.96x)."""
     target = getattr(settings, name)
     workers = worker_count(settings, name)
     log_level = os.environ.get("STOREFRONT_LOG_LEVEL", "warning")
