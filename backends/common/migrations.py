@@ -204,6 +204,11 @@ async def current(schema: Schema, url: str) -> str | None:
     return await _in_transaction(url, _current, schema)
 
 
+async def unversioned(schema: Schema, url: str) -> bool:
+    """Whether the database holds the service's tables without a version: made by `create_all` before migrations."""
+    return await _in_transaction(url, _unversioned, schema)
+
+
 def _drift(connection: Connection, schema: Schema) -> list[Any]:
     context = MigrationContext.configure(connection, opts=_context_options(schema, connection.dialect.name))
     return compare_metadata(context, schema.metadata)
