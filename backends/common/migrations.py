@@ -2,11 +2,11 @@
 
 Each service names its `Schema` (its metadata, the folder holding `env.py` and `versions/`, the prefixes of its
 table names) and its `env.py` calls `run_env`. Migrations run on their own short-lived connection, in one
-transaction: PostgreSQL's DDL is transactional, and SQLite's is too once pysqlite stops managing transactions
-itself, so an upgrade that fails half-way leaves the schema as it was. SQLite runs them with foreign keys off
-(batch mode copies tables, and dropping a table with foreign keys on deletes its rows, cascading) and checks
-the keys before committing. Concurrent upgrades (several workers starting at once) take turns: a PostgreSQL
-advisory lock, SQLite's write lock (BEGIN IMMEDIATE).
+transaction: PostgreSQL's DDL is transactional, and SQLite's is too once the transaction is begun explicitly
+(pysqlite begins one only before DML), so an upgrade that fails half-way leaves the schema as it was. SQLite
+runs them with foreign keys off (batch mode copies tables, and dropping a table with foreign keys on deletes its
+rows, cascading) and checks the keys before committing. Concurrent upgrades (several workers starting at once)
+take turns: a PostgreSQL advisory lock, SQLite's write lock (BEGIN IMMEDIATE).
 """
 
 from __future__ import annotations
@@ -113,11 +113,12 @@ def _config(schema: Schema, connection: Connection | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(schema.directory))
     config.attributes["connection"] = connection
+    config.attributes["schema"] = schema  # for an env.py that serves more than one schema (the tests' own)
     return config
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-    # We issue BEGIN ourselves (pysqlite would commit before each DDL statement), so an upgrade is one transaction.
+    # pysqlite opens transactions only before DML, so DDL would autocommit; we issue BEGIN ourselves instead.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA busy_timeout=30000")  # another process's upgrade holds the write lock: wait for it
