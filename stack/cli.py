@@ -36,21 +36,22 @@ def _seed(settings: Settings, products: int, seed: int, reset: bool) -> int:
 
 
 def _db(settings: Settings, command: str, names: list[str] | None, revision: str = "head") -> int:
-    """`storefront db upgrade|current|history`; `up` runs `upgrade` for every service before serving."""
+    """`storefront db upgrade|current|history`, service by service; `up` runs `upgrade` for all before serving."""
     from stack.migrations import describe_current, describe_history, upgrade_all
 
     if command == "history":
         print(*describe_history(names), sep="\n")
         return 0
-    try:
-        if command == "current":
-            print(*asyncio.run(describe_current(settings, names)), sep="\n")
-        else:
-            for result in asyncio.run(upgrade_all(settings, names, revision)):
-                print(result.describe())
-    except Exception as exc:  # an unreachable database, an unknown revision, a failed migration (rolled back)
-        print(f"db {command} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
+    for name in names or _MIGRATED:
+        try:
+            if command == "current":
+                lines = asyncio.run(describe_current(settings, [name]))
+            else:
+                lines = [result.describe() for result in asyncio.run(upgrade_all(settings, [name], revision))]
+        except Exception as exc:  # an unreachable database, an unknown revision, a failed migration (rolled back)
+            print(f"{name}: db {command} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return 1
+        print(*lines, sep="\n", flush=True)
     return 0
 
 
