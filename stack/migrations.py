@@ -49,5 +49,6 @@ def describe_history(names: Sequence[str] | None = None) -> list[str]:
     for name in names or SCHEMAS:
         lines.append(f"{name}:")
         for revision, down, message in history(SCHEMAS[name]):
-            lines.append(f"  {down or 'base'} -> {revision}  {message.splitlines()[0]}")
+            summary = (message or "").partition("\n")[0]  # a revision's first line says what it does
+            lines.append(f"  {down or 'base'} -> {revision}  {summary}")
     return lines
