@@ -86,7 +86,7 @@ def calls(shop: Shop) -> dict[str, Callable[[int], tuple[str, Params]]]:
 
 
 async def _prepare(settings: Settings, products: int) -> Shop:
-    """Seed the shop if its databases are empty (create_all also adds indexes an older one lacks); sample it."""
+    """Seed the shop if its databases are empty (migrating them to head first); sample it."""
     report = await seed_all(settings, products=products, seed=42, images=3)
     if report.seeded:
         print(f"seeded {report.products} products in {report.seconds:.1f} s", file=sys.stderr)

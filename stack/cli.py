@@ -1,4 +1,4 @@
-"""The `storefront` command: `up` runs the stack, `seed` writes demo data, `serve` runs one service."""
+"""The `storefront` command: `up` runs the stack, `seed` writes demo data, `db` migrates, `serve` runs one service."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from pathlib import Path
 
 from stack.processes import SERVICES, run_stack, serve
 from stack.settings import Settings
+
+_MIGRATED = ("checkout", "catalog", "pricing", "cms", "invalidator")  # the services with a database
 
 
 def _positive(text: str) -> int:
@@ -30,6 +32,26 @@ def _seed(settings: Settings, products: int, seed: int, reset: bool) -> int:
         )
     else:
         print(f"already seeded (data in {settings.data_dir}); use --reset to start over")
+    return 0
+
+
+def _db(settings: Settings, command: str, names: list[str] | None, revision: str = "head") -> int:
+    """`storefront db upgrade|current|history`, service by service; `up` runs `upgrade` for all before serving."""
+    from stack.migrations import describe_current, describe_history, upgrade_all
+
+    if command == "history":
+        print(*describe_history(names), sep="\n")
+        return 0
+    for name in names or _MIGRATED:
+        try:
+            if command == "current":
+                lines = asyncio.run(describe_current(settings, [name]))
+            else:
+                lines = [result.describe() for result in asyncio.run(upgrade_all(settings, [name], revision))]
+        except Exception as exc:  # an unreachable database, an unknown revision, a failed migration (rolled back)
+            print(f"{name}: db {command} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return 1
+        print(*lines, sep="\n", flush=True)
     return 0
 
 
@@ -76,6 +98,18 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--seed", type=int, default=42)
     seed.add_argument("--reset", action="store_true", help="drop and recreate the tables first")
 
+    db = commands.add_parser("db", help="schema migrations (Alembic) of every service's database")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    for name, text in (
+        ("upgrade", "upgrade each database (an unversioned one made by create_all is stamped first)"),
+        ("current", "print each database's revision"),
+        ("history", "list each service's revisions"),
+    ):
+        sub = db_commands.add_parser(name, help=text)
+        sub.add_argument("--service", action="append", choices=_MIGRATED, help="one service (repeatable); default all")
+        if name == "upgrade":
+            sub.add_argument("--revision", default="head", help="the revision to reach (head)")
+
     images = commands.add_parser("images", help="the image pipeline")
     image_commands = images.add_subparsers(dest="images_command", required=True)
     ingest = image_commands.add_parser("ingest", help="store every image in a folder (and its common variants)")
@@ -97,6 +131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command == "seed":
         return _seed(settings, args.products, args.seed, args.reset)
+    if args.command == "db":
+        return _db(settings, args.db_command, args.service, getattr(args, "revision", "head"))
     if args.command == "edge":
         from edge_config.vcl import render_vcl
 
@@ -126,6 +162,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         serve(settings, args.service)
         return 0
+    if _db(settings, "upgrade", None) != 0:
+        return 1
     _seed(settings, args.products, args.seed, reset=False)
     return run_stack(settings, edge=args.edge)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Connection, ForeignKey, Index, Integer, MetaData, String, Text, event
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from backends.common import OutboxEventMixin, UTCDateTime, utcnow
@@ -126,11 +126,3 @@ class FeedCursor(CatalogBase):
 
 class CatalogEvent(OutboxEventMixin, CatalogBase):
     __tablename__ = "catalog_outbox"
-
-
-@event.listens_for(CatalogBase.metadata, "after_create")
-def _create_missing_indexes(metadata: MetaData, connection: Connection, **_: object) -> None:
-    """create_all makes indexes only with new tables; add the ones a table created earlier lacks."""
-    for table in metadata.sorted_tables:
-        for index in table.indexes:
-            index.create(connection, checkfirst=True)

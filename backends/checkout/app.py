@@ -14,7 +14,8 @@ from litestar import Litestar
 from backends.checkout import stock
 from backends.checkout.carts import CartError, Carts
 from backends.checkout.controllers import CheckoutController, cart_error, upstream_error
-from backends.checkout.models import CheckoutBase, CheckoutEvent
+from backends.checkout.migrations import SCHEMA
+from backends.checkout.models import CheckoutEvent
 from backends.checkout.orders import Orders
 from backends.checkout.payments import TestPaymentProvider
 from backends.checkout.rules import load_rules
@@ -48,7 +49,7 @@ def create_app(
 
     return create_service_app(
         settings=settings,
-        metadata=CheckoutBase.metadata,
+        schema=SCHEMA,
         outbox_model=CheckoutEvent,
         outbox_payloads=OUTBOX_PAYLOADS,
         route_handlers=[CheckoutController],

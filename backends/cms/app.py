@@ -10,7 +10,8 @@ import httpx
 from litestar import Litestar
 
 from backends.cms.controllers import DeliveryController, EditorController, PreviewController
-from backends.cms.models import CmsBase, CmsEvent
+from backends.cms.migrations import SCHEMA
+from backends.cms.models import CmsEvent
 from backends.cms.scheduler import run_scheduler
 from backends.cms.schemas import OUTBOX_PAYLOADS
 from backends.cms.settings import CmsSettings
@@ -28,7 +29,7 @@ def create_app(settings: CmsSettings | None = None) -> Litestar:
 
     return create_service_app(
         settings=settings,
-        metadata=CmsBase.metadata,
+        schema=SCHEMA,
         outbox_model=CmsEvent,
         outbox_payloads=OUTBOX_PAYLOADS,
         route_handlers=[DeliveryController, PreviewController, EditorController],

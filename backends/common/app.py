@@ -16,7 +16,6 @@ from litestar.di import Provide
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
 from litestar.types import ControllerRouterHandler
-from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backends.common.auth import require_token
@@ -24,6 +23,7 @@ from backends.common.commits import commits_elsewhere
 from backends.common.db import Database
 from backends.common.head import head_for_every_get
 from backends.common.leader import lead
+from backends.common.migrations import Schema, upgrade
 from backends.common.openapi import finish_openapi, openapi_config, problems
 from backends.common.outbox import OutboxEventMixin, read_events
 from backends.common.params import Cursor
@@ -133,7 +133,7 @@ def _outbox_route(
 def create_service_app(
     *,
     settings: ServiceSettings,
-    metadata: MetaData,
+    schema: Schema,
     outbox_model: type[OutboxEventMixin] | None,
     route_handlers: Sequence[ControllerRouterHandler],
     outbox_payloads: Mapping[str, type[msgspec.Struct]] | None = None,
@@ -144,7 +144,8 @@ def create_service_app(
     admin_scheme: str = "admin",
     debug: bool = False,
 ) -> Litestar:
-    """Build a backend: its tables are created at start-up and its engine disposed at shutdown.
+    """Build a backend: its database is upgraded to its schema's head at start-up (`up` has usually done it
+    already: then this is one read of the version) and its engine disposed at shutdown.
 
     `resources` (HTTP clients and the like) are opened after the database and before `background` tasks.
     `outbox_payloads` types the outbox's events in the document: each event type's payload struct.
@@ -154,8 +155,8 @@ def create_service_app(
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        await upgrade(schema, settings.database_url)
         db = Database.connect(settings.database_url, echo=settings.echo_sql)
-        await db.create_all(metadata)
         app.state.db = db
         async with AsyncExitStack() as stack:
             stack.push_async_callback(db.dispose)
@@ -173,6 +174,7 @@ def create_service_app(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per outbox poll is noise
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # `upgrade` logs what it changed, if anything
     outbox = [_outbox_route(outbox_model, outbox_payloads)] if outbox_model else []
     app = Litestar(
         route_handlers=[healthz, *outbox, *route_handlers],

@@ -6,7 +6,8 @@ from litestar import Litestar
 
 from backends.common import create_service_app
 from backends.pricing.controllers import PricingController
-from backends.pricing.models import PricingBase, PricingEvent
+from backends.pricing.migrations import SCHEMA
+from backends.pricing.models import PricingEvent
 from backends.pricing.schemas import OUTBOX_PAYLOADS
 from backends.pricing.settings import PricingSettings
 
@@ -15,7 +16,7 @@ def create_app(settings: PricingSettings | None = None) -> Litestar:
     settings = settings or PricingSettings.from_env()
     return create_service_app(
         settings=settings,
-        metadata=PricingBase.metadata,
+        schema=SCHEMA,
         outbox_model=PricingEvent,
         outbox_payloads=OUTBOX_PAYLOADS,
         route_handlers=[PricingController],

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Insert, MetaData, func, insert, select, text
 
-from backends.catalog import search as _search  # noqa: F401 - registers the full-text DDL
+from backends.catalog.migrations import SCHEMA as CATALOG_SCHEMA
 from backends.catalog.models import (
     CatalogBase,
     Category,
@@ -18,10 +18,15 @@ from backends.catalog.models import (
     ProductAttribute,
     Variant,
 )
+from backends.checkout.migrations import SCHEMA as CHECKOUT_SCHEMA
 from backends.checkout.models import CheckoutBase, Stock
 from backends.cms.content_types import validate_fields
-from backends.cms.models import CmsBase, Entry, EntryVersion
+from backends.cms.migrations import SCHEMA as CMS_SCHEMA
+from backends.cms.models import Entry, EntryVersion
 from backends.common import Database, utcnow
+from backends.common.migrations import reset as reset_schema
+from backends.common.migrations import upgrade
+from backends.pricing.migrations import SCHEMA as PRICING_SCHEMA
 from backends.pricing.models import Price, PriceBook, PricingBase, Promotion
 from backends.seed.demo_data import build
 from backends.seed.images import write_originals
@@ -78,15 +83,14 @@ async def seed_all(
     cms = Database.connect(settings.cms.database_url)
     checkout = Database.connect(settings.checkout.database_url)
     try:
-        for db, metadata in (
-            (catalog, CatalogBase.metadata),
-            (pricing, PricingBase.metadata),
-            (cms, CmsBase.metadata),
-            (checkout, CheckoutBase.metadata),
+        # Each schema at its head revision (with `reset`: dropped, data and all, then built again).
+        for schema, service in (
+            (CATALOG_SCHEMA, settings.catalog),
+            (PRICING_SCHEMA, settings.pricing),
+            (CMS_SCHEMA, settings.cms),
+            (CHECKOUT_SCHEMA, settings.checkout),
         ):
-            if reset:
-                await db.drop_all(metadata)
-            await db.create_all(metadata)
+            await (reset_schema if reset else upgrade)(schema, service.database_url)
         empty = {
             "pricing": await _is_empty(pricing, PriceBook),
             "cms": await _is_empty(cms, Entry),

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, func, select, update
+from sqlalchemy import JSON, ForeignKey, Index, String, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -39,7 +39,17 @@ class PurgeRequest(PurgeBase):
 
 class PurgeDelivery(PurgeBase):
     __tablename__ = "purge_deliveries"
-    __table_args__ = (Index("ix_purge_deliveries_due", "region", "acked_at", "not_before"),)
+    __table_args__ = (
+        # What purgers read: a region's pending deliveries by due time. Partial, so it holds only pending rows
+        # and stays small however long the log of acknowledged ones grows (migration 0002).
+        Index(
+            "ix_purge_deliveries_pending",
+            "region",
+            "not_before",
+            sqlite_where=text("acked_at IS NULL"),
+            postgresql_where=text("acked_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     purge_id: Mapped[str] = mapped_column(ForeignKey("purge_requests.id", ondelete="CASCADE"), index=True)

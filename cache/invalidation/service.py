@@ -15,7 +15,7 @@ from backends.common import create_service_app
 from backends.common.webhooks import ReplayGuard
 from cache.invalidation.api import PurgeController, RateLimiter, cms_webhook, metrics
 from cache.invalidation.fanout import Fanout
-from cache.invalidation.log import PurgeBase
+from cache.invalidation.migrations import SCHEMA
 from cache.invalidation.settings import InvalidatorSettings
 from cache.invalidation.store import RedisPurgeStore, SqlPurgeStore
 from cache.invalidation.workers import PARKED_KEPT, PurgeWake, consume_outboxes, run_purgers
@@ -43,7 +43,7 @@ def create_app(settings: InvalidatorSettings | None = None) -> Litestar:
 
     return create_service_app(
         settings=settings,
-        metadata=PurgeBase.metadata,
+        schema=SCHEMA,
         outbox_model=None,
         route_handlers=[PurgeController, cms_webhook, metrics],
         resources=[clients],

@@ -7,12 +7,9 @@ from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
-from sqlalchemy import inspect
 
 from backends.catalog import search as _search  # noqa: F401 - registers the full-text index and DDL
 from backends.catalog.app import create_app
-from backends.catalog.models import CatalogBase, Product
-from backends.common import Database
 from stack.settings import Settings
 
 
@@ -75,20 +72,3 @@ async def test_category_path_runs_from_the_root(client: AsyncTestClient[Any]) ->
     parents = {child["slug"]: top["slug"] for top in tree for child in top["children"]}
     product = (await client.get("/products/3", params={"region": "us"})).json()
     assert [c["slug"] for c in product["category_path"]] == [parents[product["category"]], product["category"]]
-
-
-async def test_indexes_reach_a_database_created_before_them(settings: Settings) -> None:
-    """create_all makes indexes only with new tables; the catalog adds the ones an older database lacks."""
-    db = Database.connect(settings.catalog.database_url)
-    try:
-        await db.create_all(CatalogBase.metadata)
-        async with db.engine.begin() as conn:
-            await conn.exec_driver_sql("DROP INDEX ix_catalog_products_category_created")
-        await db.create_all(CatalogBase.metadata)
-        async with db.engine.connect() as conn:
-            names = await conn.run_sync(lambda c: {i["name"] for i in inspect(c).get_indexes(Product.__tablename__)})
-        assert "ix_catalog_products_category_created" in names
-        if db.dialect == "postgresql":  # the full-text GIN index, once bound to no table and never made
-            assert "ix_catalog_products_fts" in names
-    finally:
-        await db.dispose()

@@ -13,8 +13,9 @@ from redis.asyncio import Redis
 
 from backends.common import Database
 from backends.common.db import utcnow
+from backends.common.migrations import upgrade
 from cache.invalidation.fanout import Fanout
-from cache.invalidation.log import PurgeBase
+from cache.invalidation.migrations import SCHEMA
 from cache.invalidation.settings import InvalidatorSettings
 from cache.invalidation.store import PurgeSpec, PurgeStore, RedisPurgeStore, SqlPurgeStore
 from cache.invalidation.targets import EdgeId, Target
@@ -61,8 +62,9 @@ def test_only_edges_without_a_guard_of_their_own_get_a_follow_up() -> None:
 @pytest.fixture(params=["database", "redis"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[PurgeStore]:
     if request.param == "database":
-        db = Database.connect(f"sqlite+aiosqlite:///{tmp_path / 'purges.db'}")
-        await db.create_all(PurgeBase.metadata)
+        url = f"sqlite+aiosqlite:///{tmp_path / 'purges.db'}"
+        await upgrade(SCHEMA, url)  # the purge log as the invalidator builds it: migrated to head
+        db = Database.connect(url)
         yield SqlPurgeStore(db)
         await db.dispose()
     else:
