@@ -132,6 +132,45 @@ async def send_page(scope: Scope, send: Send, page: CachedPage, outcome: Outcome
     await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
 
 
+def _compressing(scope: Scope, send: Send) -> Send:
+    """`send`, compressing a text or JSON response that is not a shared page (cart, checkout, fragments, form
+    answers) for a client that takes brotli or gzip; anything else, and anything streamed, passes untouched."""
+    accepted = _accepted(scope)
+    encoding = next((e for e in ("br", "gzip") if e in accepted), None)
+    if encoding is None or scope["method"] == "HEAD":
+        return send
+    start: Message | None = None
+    chunks: list[bytes] = []
+
+    async def compressing_send(message: Message) -> None:
+        nonlocal start
+        if message["type"] == "http.response.start":
+            headers = [(bytes(k).lower(), bytes(v)) for k, v in message.get("headers", [])]
+            content_type = _header(headers, b"content-type") or b""
+            if content_type.startswith(_COMPRESSIBLE) and _header(headers, b"content-encoding") is None:
+                start = {**message, "headers": headers}  # held until the body is complete
+                return
+        elif message["type"] == "http.response.body" and start is not None:
+            chunks.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            await _send_compressed(send, start, b"".join(chunks), encoding)
+            return
+        await send(message)
+
+    return compressing_send
+
+
+async def _send_compressed(send: Send, start: Message, body: bytes, encoding: str) -> None:
+    headers = [h for h in start["headers"] if h[0] != b"content-length"]
+    if len(body) >= _MIN_COMPRESS:
+        body = brotli.compress(body, quality=5) if encoding == "br" else gzip.compress(body, 6)
+        headers += [(b"content-encoding", encoding.encode()), (b"vary", b"Accept-Encoding")]
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({**start, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 def _render_scope(scope: Scope, query: str) -> Scope:
     """A scope for rendering a shared page: canonical query, and no cookies or other request headers,
     so no response can depend on them. Litestar's per-request state starts afresh (renders may run in
@@ -183,7 +222,7 @@ class PageEdgeMiddleware:
         if scope["method"] not in ("GET", "HEAD") or not opt.get("page"):
             try:
                 async with limit.slot():
-                    await self.app(scope, receive, send)
+                    await self.app(scope, receive, _compressing(scope, send))
             except Overloaded:
                 await _send_overloaded(scope, send, state)
             return

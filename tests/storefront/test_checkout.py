@@ -231,6 +231,22 @@ def test_cached_pages_never_carry_or_read_cookies(stack: Stack) -> None:
     assert "data-needs-token" in without.text and 'name="csrf" value=""' in without.text
 
 
+def test_private_pages_are_compressed_for_clients_that_take_it(stack: Stack) -> None:
+    """Cart and checkout are never cached, so each view is compressed on its way out (brotli, else gzip)."""
+    shopper = Shopper(stack)
+    slug, sku = in_stock_sku(stack)
+    shopper.token()
+    assert shopper.post("/us/en/cart", {"sku": sku, "quantity": "1"}).status_code == 303
+    for encoding in ("br", "gzip"):
+        page = shopper.http.get("/us/en/cart", headers={"Accept-Encoding": encoding})
+        assert page.status_code == 200 and page.headers["content-encoding"] == encoding
+        assert_private(page)
+        assert "Accept-Encoding" in page.headers["vary"]
+        assert f"/us/en/p/{slug}" in page.text  # httpx decoded it
+    plain = shopper.http.get("/us/en/cart", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and f"/us/en/p/{slug}" in plain.text
+
+
 def test_funnel_command(stack: Stack) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "storefront", "funnel", "--region", "us"],
