@@ -54,6 +54,28 @@ def test_product_page_pictures_load_and_prefer_avif(stack: Stack, browser, tmp_p
     page.close()
 
 
+def test_a_gallery_thumbnail_shows_its_image_without_scripts(stack: Stack, browser) -> None:  # type: ignore[no-untyped-def]
+    listing = httpx.get(f"{stack.url('catalog')}/products", params={"region": "eu", "page_size": 50}).json()
+    slug = next(
+        item["slug"]
+        for item in listing["items"]
+        if len(httpx.get(f"{stack.url('catalog')}/products/{item['slug']}", params={"region": "eu"}).json()["images"])
+        > 1
+    )
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{stack.url('origin')}/eu/de/p/{slug}", wait_until="networkidle")
+    figures = page.locator("section.gallery .stage figure")
+    assert figures.nth(0).is_visible() and not figures.nth(1).is_visible()
+    page.locator(".thumbs a").nth(1).click()
+    assert page.url.endswith("#image-2")
+    assert figures.nth(1).is_visible() and not figures.nth(0).is_visible()
+    page.wait_for_function("document.querySelector('#image-2 img').naturalWidth > 0")
+    page.locator(".thumbs a").nth(0).click()
+    assert figures.nth(0).is_visible() and not figures.nth(1).is_visible()
+    context.close()
+
+
 def test_a_shopper_checks_out_from_the_product_page(stack: Stack, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """Product page to confirmation in Chromium, with scripts on: the add-to-cart form fetches its token,
     the summary follows the address before it is saved, and every step is screenshotted."""
