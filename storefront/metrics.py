@@ -37,7 +37,7 @@ class OriginMetrics:
     """The origin's own instruments, on its app's registry (`app.state.origin_metrics`)."""
 
     def __init__(self, metrics: Metrics) -> None:
-        registry = metrics.registry
+        self.registry = registry = metrics.registry
         self.reads = Histogram(
             "storefront_upstream_read_duration_seconds",
             "Upstream reads by upstream and outcome: ok (answered below 500), error (5xx or transport error), "
