@@ -41,7 +41,8 @@ class OriginMetrics:
         self.reads = Histogram(
             "storefront_upstream_read_duration_seconds",
             "Upstream reads by upstream and outcome: ok (answered below 500), error (5xx or transport error), "
-            "timeout (no answer within the client's timeout or the page's budget), unavailable (circuit open or "
+            "timeout (the client's timeout, or the page stopped waiting: its budget ran out or a critical read "
+            "failed), unavailable (circuit open or "
             "pool full: refused without asking).",
             ["upstream", "outcome"],
             buckets=DURATION_BUCKETS,

@@ -116,7 +116,7 @@ class UpstreamClient:
         try:
             # The shield is the point: our caller's timeout cancels only its wait, never the request.
             response = await asyncio.shield(task)
-        except asyncio.CancelledError:  # the page stopped waiting: its budget for this read ran out
+        except asyncio.CancelledError:  # the page stopped waiting: its budget ran out (or a critical read failed)
             self._observed("timeout", started)
             raise
         except httpx.TimeoutException:
