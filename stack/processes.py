@@ -255,14 +255,15 @@ def run_stack(
 def _print_metrics(settings: Settings, services: Sequence[ServiceUnit], exporter: VarnishExporter | None) -> None:
     """Where Prometheus scrapes: `/metrics` on each service; the origin's behind the admin token (shoppers reach
     the origin); the Varnish exporter when edges run."""
+    width = max(len(s.name) for s in services)
     lines = [
-        f"  {s.url}/internal/prometheus   (Authorization: Bearer <admin token>)"
+        f"  {s.name:<{width}}  {s.url}/internal/prometheus   (Authorization: Bearer <admin token>)"
         if s.name == "origin"
-        else f"  {s.url}/metrics"
+        else f"  {s.name:<{width}}  {s.url}/metrics"
         for s in services
     ]
     if exporter is not None:
-        lines.append(f"  {exporter.url}   (every region's Varnish)")
+        lines.append(f"  {'varnish':<{width}}  {exporter.url}   (every region's edge)")
     print("Prometheus metrics:", *lines, sep="\n", flush=True)
 
 
