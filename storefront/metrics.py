@@ -11,7 +11,7 @@ from prometheus_client import Counter, Histogram
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from backends.common.auth import require_token
-from backends.common.metrics import DURATION_BUCKETS, Metrics, counter, gauge, install_metrics
+from backends.common.metrics import DURATION_BUCKETS, Metrics, Reader, counter, gauge, install_metrics
 from cache.canonical import PAGE_KINDS
 
 PATH = "/internal/prometheus"  # under /internal/: the edge refuses it to shoppers, and it is never shed
@@ -158,13 +158,11 @@ def _image_workers(state: State) -> Iterable[Metric]:
     yield jobs
 
 
-def _while_running(reader: object) -> object:
+def _while_running(reader: Reader) -> Reader:
     """Readers of objects the lifespan creates answer nothing before it has run."""
 
     def read(state: State) -> Iterable[Metric]:
-        if "render_limit" not in state:
-            return ()
-        return reader(state)  # type: ignore[operator]
+        return reader(state) if "render_limit" in state else ()
 
     return read
 
@@ -175,7 +173,7 @@ def install_origin_metrics(app: Litestar) -> OriginMetrics:
         app,
         path=PATH,
         guards=[require_token],
-        readers=[_while_running(r) for r in (_counters, _page_cache, _upstreams, _image_workers)],  # type: ignore[misc]
+        readers=[_while_running(r) for r in (_counters, _page_cache, _upstreams, _image_workers)],
     )
     origin = OriginMetrics(metrics)
     app.state.origin_metrics = origin
