@@ -67,7 +67,7 @@ class PurgeDelivery(PurgeBase):
 
 class PurgeCause(PurgeBase):
     """When the change behind an event's purge committed (its outbox event's `occurred_at`), for the purge-lag
-    metric. A table of its own: `create_all` adds it to an existing purge log, where a new column would not be."""
+    metric. A table of its own (migration 0003): only event purges have a cause, older purges have no row."""
 
     __tablename__ = "purge_causes"
 
