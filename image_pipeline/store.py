@@ -8,6 +8,7 @@ import json
 import logging
 import re
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import ParamSpec, TypeVar
@@ -43,6 +44,8 @@ class ImageStore:
         self._meta: LRUCache[str, ImageRecord] = LRUCache(maxsize=8192)
         self._producers: SingleFlight[tuple[str, int, str], Path] = SingleFlight()
         self._uploads: SingleFlight[str, tuple[ImageRecord, bool]] = SingleFlight()
+        # (format, seconds) per variant made on request: the origin's metrics set it.
+        self.on_variant_built: Callable[[str, float], None] | None = None
 
     async def _run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         if self.workers is None:
@@ -121,7 +124,10 @@ class ImageStore:
             return target
 
         async def produce() -> Path:
+            started = time.perf_counter()
             await self._run(write_variant, original, target, width, fmt, self.encoding)
+            if self.on_variant_built is not None:
+                self.on_variant_built(fmt, time.perf_counter() - started)
             return target
 
         path, _ = await self._producers.run((digest, width, fmt), produce)

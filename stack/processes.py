@@ -18,6 +18,7 @@ from stack.supervisor import Supervisor, stop_all
 
 if TYPE_CHECKING:
     from edge_config.varnish import Varnish
+    from edge_config.varnish_exporter import VarnishExporter
 
 # service name -> app factory; `up` starts them in this order.
 # In start order; stopped in reverse. A service comes after those it long-polls (the catalog follows checkout's
@@ -194,6 +195,7 @@ def run_stack(
     crashes, and stop everything in reverse order on SIGINT/SIGTERM. A service that does not come up at
     start-up stops the stack (exit 1)."""
     from edge_config.varnish import Varnish, VarnishUnavailable
+    from edge_config.varnish_exporter import VarnishExporter
 
     env = os.environ.copy()
     if edge == "varnish":
@@ -214,6 +216,9 @@ def run_stack(
         for e in region.edges_of("varnish")
         if edge == "varnish"
     ]
+    exporter = VarnishExporter(
+        {unit.varnish.region.code: unit.varnish.workdir / "n" for unit in edges}, settings.varnish_exporter_port
+    )
     stop_requested = False
 
     def request_stop(signum: int, _frame: object) -> None:
@@ -230,17 +235,36 @@ def run_stack(
             wait_healthy(service.name, service.url, service.process, deadline)
         for varnish in edges:
             varnish.start()
+        if edges:
+            exporter.start()
         _print_urls(settings, services, edges)
+        _print_metrics(settings, services, exporter if edges else None)
         Supervisor([*services, *edges], log=_log).run(lambda: stop_requested)
         print("stopping…", flush=True)
         return 0
-    except (RuntimeError, VarnishUnavailable) as exc:
+    except (RuntimeError, VarnishUnavailable, OSError) as exc:  # OSError: the exporter's port is taken
         print(f"could not start the stack: {exc}", file=sys.stderr)
         return 1
     finally:
+        exporter.stop()
         stop_all([*services, *edges])
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _print_metrics(settings: Settings, services: Sequence[ServiceUnit], exporter: VarnishExporter | None) -> None:
+    """Where Prometheus scrapes: `/metrics` on each service; the origin's behind the admin token (shoppers reach
+    the origin); the Varnish exporter when edges run."""
+    width = max(len(s.name) for s in services)
+    lines = [
+        f"  {s.name:<{width}}  {s.url}/internal/prometheus   (Authorization: Bearer <admin token>)"
+        if s.name == "origin"
+        else f"  {s.name:<{width}}  {s.url}/metrics"
+        for s in services
+    ]
+    if exporter is not None:
+        lines.append(f"  {'varnish':<{width}}  {exporter.url}   (every region's edge)")
+    print("Prometheus metrics:", *lines, sep="\n", flush=True)
 
 
 def _log(line: str) -> None:

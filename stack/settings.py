@@ -24,6 +24,8 @@ class Settings(FromEnv):
     regions: RegionCatalogue = setting(REGIONS_FILE)
     # Seconds a Varnish edge serves a stale copy while it revalidates (origin healthy).
     edge_grace: float = setting("EDGE_GRACE", 30.0)
+    # Loopback port of the Prometheus exporter of every region's Varnish counters (`up --edge varnish`).
+    varnish_exporter_port: int = setting("VARNISH_EXPORTER_PORT", 9131)
     catalog: CatalogSettings = derived(partial(read_env, CatalogSettings))
     pricing: PricingSettings = derived(partial(read_env, PricingSettings))
     cms: CmsSettings = derived(partial(read_env, CmsSettings))

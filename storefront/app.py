@@ -20,6 +20,7 @@ from image_pipeline import ImageStore, ImageWorkers
 from image_pipeline.routes import image, upload
 from storefront.checkout_client import CheckoutClient
 from storefront.edge import PageEdgeMiddleware
+from storefront.metrics import install_origin_metrics
 from storefront.openapi import finish_origin_openapi, origin_openapi_config, pages_out_of_schema
 from storefront.pages.cart import add_to_cart, cart_fragment, cart_page, update_cart
 from storefront.pages.checkout import checkout_page, checkout_quote, checkout_step, confirmation
@@ -33,7 +34,7 @@ from storefront.pages.seo import favicon_ico, favicon_svg, region_sitemap, robot
 from storefront.render import create_environment
 from storefront.settings import OriginSettings
 from storefront.shedding import RenderLimit
-from storefront.upstream_client import CircuitBreaker, UpstreamClient
+from storefront.upstream_client import CircuitBreaker, Observer, UpstreamClient
 from storefront.upstreams import Upstreams
 
 
@@ -44,7 +45,7 @@ def create_app(settings: OriginSettings | None = None) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        clients = _upstream_clients(settings)
+        clients = _upstream_clients(settings, app.state.origin_metrics.upstream_read)
         app.state.upstream_clients = clients
         app.state.upstreams = Upstreams(clients["catalog"], clients["pricing"], settings)
         app.state.checkout = CheckoutClient(
@@ -113,10 +114,11 @@ def create_app(settings: OriginSettings | None = None) -> Litestar:
         openapi_config=origin_openapi_config(),
     )
     finish_origin_openapi(app, settings.regions)  # machine endpoints only: pages are HTML, not an API
+    install_origin_metrics(app)
     return app
 
 
-def _upstream_clients(settings: OriginSettings) -> dict[str, UpstreamClient]:
+def _upstream_clients(settings: OriginSettings, observe: Observer | None = None) -> dict[str, UpstreamClient]:
     """One guarded client per upstream; its timeout ends a detached read shortly after its budget."""
     timeouts = {
         "catalog": settings.catalog_timeout,
@@ -130,6 +132,7 @@ def _upstream_clients(settings: OriginSettings) -> dict[str, UpstreamClient]:
             connections=settings.pool_size,
             timeout=budget + 0.5,
             breaker=CircuitBreaker(threshold=settings.breaker_failures, cooldown=settings.breaker_cooldown),
+            observe=observe,
         )
         for name, budget in timeouts.items()
     }

@@ -243,7 +243,9 @@ class PageEdgeMiddleware:
         async def render() -> CachedPage:
             async with limit.slot(max_wait, priority):
                 state.counters["renders"] += 1
-                return await _render(self.app, _render_scope(scope, query))
+                page = await _render(self.app, _render_scope(scope, query))
+            _observe_render(state, handler, page)
+            return page
 
         try:
             if cache is None:
@@ -254,7 +256,17 @@ class PageEdgeMiddleware:
         except Overloaded:
             await _send_overloaded(scope, send, state)
             return
+        if (metrics := state.get("origin_metrics")) is not None:
+            metrics.page(getattr(handler, "name", None), outcome)
         await send_page(scope, send, page, outcome, age=age)
+
+
+def _observe_render(state: Any, handler: Any, page: CachedPage) -> None:
+    """Surrogate keys and header bytes per render (a cache hit reuses a render's headers)."""
+    metrics = state.get("origin_metrics")
+    if metrics is not None:
+        header = _header(page.headers, b"surrogate-key") or b""
+        metrics.rendered(getattr(handler, "name", None), len(page.keys), len(header))
 
 
 def _raw_path(scope: Scope) -> str:

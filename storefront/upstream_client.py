@@ -23,6 +23,8 @@ from typing import Any, Literal
 import httpx
 
 BreakerState = Literal["closed", "open", "half-open"]
+# (upstream, outcome, seconds) for each read: the origin's metrics (storefront/metrics.py).
+Observer = Callable[[str, str, float], None]
 
 
 class UpstreamUnavailable(httpx.TransportError):
@@ -77,8 +79,10 @@ class UpstreamClient:
         timeout: float,
         breaker: CircuitBreaker | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        observe: Observer | None = None,
     ) -> None:
         self.name = name
+        self._observe = observe
         self._limit = connections
         self._client = httpx.AsyncClient(
             limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
@@ -99,15 +103,34 @@ class UpstreamClient:
         return await self.request("GET", url, **kwargs)
 
     async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        started = time.perf_counter()
         if len(self._tasks) >= self._limit:
+            self._observed("unavailable", started)
             raise UpstreamUnavailable(f"{self.name}: all {self._limit} connections busy")
         if not self.breaker.allow():
+            self._observed("unavailable", started)
             raise UpstreamUnavailable(f"{self.name}: circuit open after repeated failures")
         task = asyncio.create_task(self._send(method, url, kwargs))
         self._tasks.add(task)
         task.add_done_callback(self._finished)
-        # The shield is the point: our caller's timeout cancels only its wait, never the request.
-        return await asyncio.shield(task)
+        try:
+            # The shield is the point: our caller's timeout cancels only its wait, never the request.
+            response = await asyncio.shield(task)
+        except asyncio.CancelledError:  # the page stopped waiting: its budget ran out (or a critical read failed)
+            self._observed("timeout", started)
+            raise
+        except httpx.TimeoutException:
+            self._observed("timeout", started)
+            raise
+        except Exception:
+            self._observed("error", started)
+            raise
+        self._observed("ok" if response.status_code < 500 else "error", started)
+        return response
+
+    def _observed(self, outcome: str, started: float) -> None:
+        if self._observe is not None:
+            self._observe(self.name, outcome, time.perf_counter() - started)
 
     async def _send(self, method: str, url: str, kwargs: dict[str, Any]) -> httpx.Response:
         try:

@@ -42,6 +42,7 @@ MODULES: dict[str, str] = {
     "edge_config.ports": GROUND,
     "edge_config.vcl": TOP,  # VCL generation and the Varnish runner serve `up`, the CLI and the benchmarks
     "edge_config.varnish": TOP,
+    "edge_config.varnish_exporter": TOP,  # started by `up --edge varnish` beside the edges
     "storefront.__main__": TOP,  # `python -m storefront` runs the CLI; nothing imports it
 }
 # Known exceptions, each with its reason: (importer, imported). Empty is the goal.

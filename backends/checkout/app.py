@@ -14,6 +14,7 @@ from litestar import Litestar
 from backends.checkout import stock
 from backends.checkout.carts import CartError, Carts
 from backends.checkout.controllers import CheckoutController, cart_error, upstream_error
+from backends.checkout.metrics import checkout_metrics
 from backends.checkout.migrations import SCHEMA
 from backends.checkout.models import CheckoutEvent
 from backends.checkout.orders import Orders
@@ -47,7 +48,7 @@ def create_app(
             app.state.orders = Orders(app.state.carts, provider, payment_timeout=settings.payment_timeout)
             yield
 
-    return create_service_app(
+    app = create_service_app(
         settings=settings,
         schema=SCHEMA,
         outbox_model=CheckoutEvent,
@@ -56,7 +57,10 @@ def create_app(
         resources=[services],
         background=[sweep],
         exception_handlers={CartError: cart_error, UpstreamUnavailable: upstream_error},
+        state={"reservations_expired": 0},
     )
+    app.state.metrics.read(checkout_metrics)
+    return app
 
 
 async def sweep(app: Litestar) -> None:
@@ -70,6 +74,7 @@ async def sweep(app: Litestar) -> None:
                 released = await stock.release_expired(session, now)
             if released:
                 _log.info("released %d expired reservations", released)
+                app.state.reservations_expired += released
             await orders.reconcile(older_than=now - timedelta(seconds=settings.payment_timeout))
             await orders.forget_old_keys(now)
         except Exception:

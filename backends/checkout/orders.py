@@ -20,6 +20,7 @@ import hashlib
 import json
 import logging
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -89,6 +90,9 @@ class Orders:
         self.provider = provider
         self.payment_timeout = payment_timeout
         self.clock = carts.clock
+        # Orders settled since start-up by outcome (placed, declined, provider_error) and payments still pending
+        # at the timeout (payment_pending); read by the metrics (backends/checkout/metrics.py).
+        self.outcomes: Counter[str] = Counter()
 
     async def place(
         self, *, key: str, cart_id: str, card: Card, expected_total: str | None, fingerprint: str
@@ -114,6 +118,7 @@ class Orders:
             )
         except TimeoutError:
             _log.warning("payment for order %s timed out; reconciliation will settle it", order.id)
+            self.outcomes["payment_pending"] += 1
             return Outcome(202, {**order_view(order), "detail": "Payment is being confirmed."})
         return await self.settle(order.id, result)
 
@@ -253,8 +258,10 @@ class Orders:
                         },
                     )
                     await funnel.record(session, cart_id=order.cart_id, region=order.region, step="placed")
+                    self.outcomes["placed"] += 1
                 else:
                     order.status = "declined" if result.status == "declined" else "failed"
+                    self.outcomes["declined" if order.status == "declined" else "provider_error"] += 1
                     order.failure = result.message[:200]
                     await stock.release(session, held)
                 outcome = _outcome(order)

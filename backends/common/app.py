@@ -23,6 +23,7 @@ from backends.common.commits import commits_elsewhere
 from backends.common.db import Database
 from backends.common.head import head_for_every_get
 from backends.common.leader import lead
+from backends.common.metrics import install_metrics, outbox_head
 from backends.common.migrations import Schema, upgrade
 from backends.common.openapi import finish_openapi, openapi_config, problems
 from backends.common.outbox import OutboxEventMixin, read_events
@@ -188,6 +189,7 @@ def create_service_app(
         debug=debug,
     )
     finish_openapi(app, settings.regions, admin_scheme=admin_scheme)
+    install_metrics(app, async_readers=[outbox_head(outbox_model, settings.name)] if outbox_model else [])
     return app
 
 

@@ -65,6 +65,16 @@ class PurgeDelivery(PurgeBase):
     last_error: Mapped[str | None] = mapped_column(String(300))
 
 
+class PurgeCause(PurgeBase):
+    """When the change behind an event's purge committed (its outbox event's `occurred_at`), for the purge-lag
+    metric. A table of its own (migration 0003): only event purges have a cause, older purges have no row."""
+
+    __tablename__ = "purge_causes"
+
+    purge_id: Mapped[str] = mapped_column(ForeignKey("purge_requests.id", ondelete="CASCADE"), primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class OutboxCursor(PurgeBase):
     __tablename__ = "purge_outbox_cursors"
 
@@ -83,6 +93,7 @@ async def record_purge(
     dedupe_key: str | None = None,
     not_before: datetime | None = None,
     followup_after: timedelta | None = None,
+    occurred_at: datetime | None = None,
 ) -> tuple[str, bool]:
     """Stage a purge and its deliveries in the caller's transaction; returns (id, created)."""
     if dedupe_key is not None:
@@ -100,6 +111,8 @@ async def record_purge(
     )
     session.add(request)
     await session.flush()
+    if occurred_at is not None:
+        session.add(PurgeCause(purge_id=request.id, occurred_at=occurred_at))
     start = not_before or utcnow()
     for target in targets:
         edge = str(target.edge)  # stored in the spelling receipts show: `varnish:http://…`, `fastly:svc`
@@ -119,15 +132,17 @@ async def record_purge(
 
 async def due(
     session: AsyncSession, region: str, now: datetime, limit: int = 200
-) -> list[tuple[PurgeDelivery, PurgeRequest]]:
+) -> list[tuple[PurgeDelivery, PurgeRequest, datetime | None]]:
+    """Pending deliveries that are due, with their purge and when its cause committed (None: an API purge)."""
     rows = await session.execute(
-        select(PurgeDelivery, PurgeRequest)
+        select(PurgeDelivery, PurgeRequest, PurgeCause.occurred_at)
         .join(PurgeRequest, PurgeRequest.id == PurgeDelivery.purge_id)
+        .outerjoin(PurgeCause, PurgeCause.purge_id == PurgeDelivery.purge_id)
         .where(PurgeDelivery.region == region, PurgeDelivery.acked_at.is_(None), PurgeDelivery.not_before <= now)
         .order_by(PurgeDelivery.id)
         .limit(limit)
     )
-    return [(delivery, request) for delivery, request in rows.all()]
+    return [(delivery, request, occurred_at) for delivery, request, occurred_at in rows.all()]
 
 
 async def next_due(session: AsyncSession, region: str) -> datetime | None:

@@ -15,6 +15,7 @@ from backends.common import create_service_app
 from backends.common.webhooks import ReplayGuard
 from cache.invalidation.api import PurgeController, RateLimiter, cms_webhook, metrics
 from cache.invalidation.fanout import Fanout
+from cache.invalidation.metrics import install_invalidator_metrics
 from cache.invalidation.migrations import SCHEMA
 from cache.invalidation.settings import InvalidatorSettings
 from cache.invalidation.store import RedisPurgeStore, SqlPurgeStore
@@ -41,7 +42,7 @@ def create_app(settings: InvalidatorSettings | None = None) -> Litestar:
                 app.state.purge_store = SqlPurgeStore(app.state.db)
                 yield
 
-    return create_service_app(
+    app = create_service_app(
         settings=settings,
         schema=SCHEMA,
         outbox_model=None,
@@ -58,3 +59,5 @@ def create_app(settings: InvalidatorSettings | None = None) -> Litestar:
             "parked": deque(maxlen=PARKED_KEPT),
         },
     )
+    install_invalidator_metrics(app)
+    return app

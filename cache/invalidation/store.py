@@ -36,6 +36,7 @@ class PurgeSpec:
     dedupe_key: str | None = None
     not_before: datetime | None = None
     followup_after: timedelta | None = None
+    occurred_at: datetime | None = None  # when the change behind an event's purge committed
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,8 @@ class Due:
     soft: bool
     followup: bool
     attempts: int = 0
+    # Where purge lag counts from: the cause's commit (an event's), else when the purge was recorded.
+    since: datetime | None = None
 
 
 class PurgeStore(Protocol):
@@ -79,6 +82,7 @@ class SqlPurgeStore:
             dedupe_key=spec.dedupe_key,
             not_before=spec.not_before,
             followup_after=spec.followup_after,
+            occurred_at=spec.occurred_at,
         )
 
     async def record(self, spec: PurgeSpec) -> tuple[str, bool]:
@@ -117,8 +121,9 @@ class SqlPurgeStore:
                 r.soft,
                 d.followup,
                 d.attempts,
+                occurred_at or r.created_at,
             )
-            for d, r in rows
+            for d, r, occurred_at in rows
         ]
 
     async def next_due(self, region: str) -> datetime | None:
@@ -169,6 +174,7 @@ class RedisPurgeStore:
                 "soft": int(spec.soft),
                 "source": spec.source,
                 "created_at": created,
+                "since": (spec.occurred_at or now).isoformat(),
                 "regions": json.dumps(sorted({t.region for t in spec.targets})),
             },
         )
@@ -247,6 +253,7 @@ class RedisPurgeStore:
                     soft=purge[b"soft"] == b"1",
                     followup=entry["followup"],
                     attempts=entry["attempts"],
+                    since=datetime.fromisoformat((purge.get(b"since") or purge[b"created_at"]).decode()),
                 )
             )
         return out

@@ -7,7 +7,7 @@ import logging
 from collections import defaultdict, deque
 from collections.abc import Iterable
 from contextlib import suppress
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -96,13 +96,23 @@ async def _consume_one(
             dedupe_key=f"{service}:{event['id']}:{number}",
             not_before=planned.not_before,
             followup_after=timedelta(seconds=settings.followup_delay),
+            occurred_at=_occurred_at(event),
         )
         for event in events
         for number, planned in enumerate(_plan_or_park(app, settings, service, event))
     ]
     await store.record_events(service, events[-1]["seq"], specs)
     app.state.purge_signal.set()
+    app.state.invalidator_metrics.consumed(service, events[-1]["seq"])
     return True
+
+
+def _occurred_at(event: dict[str, Any]) -> datetime | None:
+    """The event's commit time, if it says (purge lag counts from it); a bad one only costs the metric."""
+    try:
+        return datetime.fromisoformat(event["occurred_at"])
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _plan_or_park(
@@ -184,13 +194,16 @@ async def _deliver_once(app: Litestar, region: str) -> bool:
         *(_send(adapters.get(edge), region, items, soft) for (edge, soft), items in by_edge.items())
     )
     now = utcnow()
+    metrics = app.state.invalidator_metrics
     for (removed, error), items in zip(outcomes, by_edge.values(), strict=True):
         if error is None:
             await store.ack(items, removed, now)
             app.state.counters["purges_applied"] += len(items)
             app.state.counters["objects_purged"] += removed
+            metrics.acknowledged(region, items, now)
         else:
             await store.retry(items, error, now)
+            metrics.failed(region, items)
     return True
 
 

@@ -161,7 +161,15 @@ def test_a_thousand_spellings_of_five_pages_are_five_origin_fetches(edge_with: E
 def test_internal_and_admin_routes_are_refused_at_the_edge(edge_with: EdgeFactory) -> None:
     varnish, backend = edge_with(echo_uncached)
     port = urlsplit(varnish.url).port
-    for target in ("/admin/purges", "/admin", "/admin/", "/internal/metrics", "//internal/metrics", "/internal/x?y=1"):
+    for target in (
+        "/admin/purges",
+        "/admin",
+        "/admin/",
+        "/internal/metrics",
+        "//internal/metrics",
+        "/internal/x?y=1",
+        "/internal/prometheus",
+    ):
         for method in ("GET", "POST", "PURGE"):
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
             connection.request(method, target, body=b"{}" if method == "POST" else None)

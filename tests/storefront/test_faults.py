@@ -24,6 +24,7 @@ import pytest
 
 from edge_config.ports import free_port
 from stack.processes import SERVICES
+from tests.prometheus import parse, value
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN = {"Authorization": "Bearer e2e-admin"}
@@ -37,6 +38,7 @@ class Shop:
     process: subprocess.Popen[bytes]
     ports: dict[str, int]
     edges: dict[str, str]
+    exporter: str = ""  # the Varnish exporter's scrape URL
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
@@ -82,6 +84,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory, varnish_installed: None) -> I
     data = tmp_path_factory.mktemp("faults")
     ports = {name: free_port() for name in SERVICES}
     edges = {code: free_port() for code in ("us", "eu", "apac")}
+    exporter = free_port()
     regions = (ROOT / "edge_config" / "regions.toml").read_text()
     for code, default in (("us", 8081), ("eu", 8082), ("apac", 8083)):
         regions = regions.replace(f"http://127.0.0.1:{default}", f"http://127.0.0.1:{edges[code]}")
@@ -94,6 +97,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory, varnish_installed: None) -> I
         "STOREFRONT_EDITOR_TOKEN": "e2e-editor",
         "STOREFRONT_PAGE_TTL": str(TTL),
         "STOREFRONT_EDGE_GRACE": str(GRACE),
+        "STOREFRONT_VARNISH_EXPORTER_PORT": str(exporter),
         **{f"STOREFRONT_{name.upper()}_URL": f"http://127.0.0.1:{port}" for name, port in ports.items()},
     }
     process = subprocess.Popen(
@@ -102,7 +106,12 @@ def shop(tmp_path_factory: pytest.TempPathFactory, varnish_installed: None) -> I
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    running = Shop(process, ports, {code: f"http://127.0.0.1:{port}" for code, port in edges.items()})
+    running = Shop(
+        process,
+        ports,
+        {code: f"http://127.0.0.1:{port}" for code, port in edges.items()},
+        f"http://127.0.0.1:{exporter}/metrics",
+    )
     try:
         eventually(lambda: all(_up(f"{url}/us/en/") for url in running.edges.values()), "every edge serves the shop")
         yield running
@@ -221,3 +230,13 @@ def test_tracking_parameters_and_path_spellings_never_bust_the_edge(shop: Shop) 
     # every one of the 1,000 requests would be a render.
     bound = len(canonical) * ((time.monotonic() - started) / TTL + 2)
     assert shop.renders() - before <= bound < 1000
+
+
+def test_the_varnish_exporter_runs_beside_the_edges(shop: Shop) -> None:
+    """`up --edge varnish` serves every region's Varnish counters in Prometheus text, labelled by region."""
+    for region, lang in LOCALES.items():
+        assert _up(f"{shop.edges[region]}/{region}/{lang}/")
+    series = parse(httpx.get(shop.exporter, timeout=10).text)
+    for region in LOCALES:
+        assert value(series, "varnish_up", region=region) == 1, region
+        assert value(series, "varnish_client_requests_total", region=region) >= 1, region
