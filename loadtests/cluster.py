@@ -16,7 +16,7 @@ from stack.processes import spawn, stop, wait_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "bench-admin"  # noqa: S105 - a throwaway token for processes the harness starts and stops
-BACKENDS = ("checkout", "catalog", "pricing", "cms")  # checkout first: the catalog follows its stock
+BACKENDS = ("checkout", "pricing", "catalog", "cms")  # the catalog after the two whose outboxes it follows
 
 
 @dataclass

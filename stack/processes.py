@@ -20,13 +20,13 @@ if TYPE_CHECKING:
     from edge_config.varnish import Varnish
     from edge_config.varnish_exporter import VarnishExporter
 
-# service name -> app factory; `up` starts them in this order.
-# In start order; stopped in reverse. A service comes after those it long-polls (the catalog follows checkout's
-# stock, the invalidator every outbox), so no long poll is left waiting on a server that is shutting down.
+# service name -> app factory, in start order; stopped in reverse. A service comes after those it long-polls (the
+# catalog follows checkout's stock and pricing's prices, the invalidator every outbox), so no long poll is left
+# waiting on a server that is shutting down.
 SERVICES: dict[str, str] = {
     "checkout": "backends.checkout.app:create_app",
-    "catalog": "backends.catalog.app:create_app",
     "pricing": "backends.pricing.app:create_app",
+    "catalog": "backends.catalog.app:create_app",
     "cms": "backends.cms.app:create_app",
     "origin": "storefront.app:create_app",
     "invalidator": "cache.invalidation.service:create_app",

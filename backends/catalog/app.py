@@ -8,6 +8,7 @@ from backends.catalog import search as _search  # noqa: F401 - registers the ful
 from backends.catalog.controllers import CatalogController
 from backends.catalog.migrations import SCHEMA
 from backends.catalog.models import CatalogEvent
+from backends.catalog.price_feed import follow_pricing
 from backends.catalog.schemas import OUTBOX_PAYLOADS
 from backends.catalog.settings import CatalogSettings
 from backends.catalog.stock_feed import follow_checkout_stock
@@ -22,5 +23,5 @@ def create_app(settings: CatalogSettings | None = None) -> Litestar:
         outbox_model=CatalogEvent,
         outbox_payloads=OUTBOX_PAYLOADS,
         route_handlers=[CatalogController],
-        background=[follow_checkout_stock],
+        background=[follow_checkout_stock, follow_pricing],
     )

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from backends.common.settings import CATALOG_URL, CHECKOUT_URL, ServiceSettings, database_url, setting, workers
+from backends.common.settings import (
+    CATALOG_URL,
+    CHECKOUT_URL,
+    PRICING_URL,
+    ServiceSettings,
+    database_url,
+    setting,
+    workers,
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -15,5 +23,6 @@ class CatalogSettings(ServiceSettings):
     workers: int = setting(workers("catalog"))
     low_stock_threshold: int = setting("LOW_STOCK_THRESHOLD", 5)
     checkout_url: str = setting(CHECKOUT_URL)  # the catalog's displayed stock follows checkout's (empty: nothing)
-    stock_wait: float = setting("STOCK_WAIT", 25.0)  # seconds each long poll of checkout's outbox may wait
+    pricing_url: str = setting(PRICING_URL)  # the catalog's price index follows pricing's prices (empty: nothing)
+    stock_wait: float = setting("STOCK_WAIT", 25.0)  # seconds each long poll of checkout's or pricing's outbox may wait
     stock_retry: float = setting("STOCK_RETRY", 1.0)  # seconds before asking again after checkout failed to answer

@@ -324,3 +324,24 @@ def test_a_sold_out_first_variant_is_not_the_one_chosen(stack: Stack) -> None:
     html = httpx.get(f"{stack.url('origin')}/eu/de/p/{item['slug']}").text
     assert re.search(rf'value="{first}"\s+disabled', html)
     assert re.search(rf'value="{second}"\s+checked', html)
+
+
+def test_listings_sort_by_the_price_pricing_has_now(stack: Stack) -> None:
+    """The catalog's price index follows pricing's outbox: a product repriced below every other in its
+    category comes first in a price-ascending listing, with no reseed."""
+    catalog, pricing = stack.url("catalog"), stack.url("pricing")
+    listing = httpx.get(f"{catalog}/products", params={"region": "us", "sort": "price_desc", "page_size": 5}).json()
+    dearest = listing["items"][0]
+    category = dearest["category"]
+
+    def cheapest_first() -> str:
+        params = {"region": "us", "category": category, "sort": "price_asc", "page_size": 1}
+        return httpx.get(f"{catalog}/products", params=params).json()["items"][0]["slug"]
+
+    assert cheapest_first() != dearest["slug"]
+    changed = httpx.put(f"{pricing}/admin/prices/us/{dearest['skus'][0]}", json={"list": "1.00"}, headers=ADMIN)
+    assert changed.status_code == 200 and changed.json()["changed"] is True
+    deadline = time.monotonic() + 30
+    while cheapest_first() != dearest["slug"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert cheapest_first() == dearest["slug"]
