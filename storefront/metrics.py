@@ -48,6 +48,10 @@ class OriginMetrics:
             buckets=DURATION_BUCKETS,
             registry=registry,
         )
+        for upstream in UPSTREAMS:
+            for outcome in READ_OUTCOMES:
+                # Every series from the first scrape: rate() cannot see the failures before a series first appears.
+                self.reads.labels(upstream, outcome)
         self.pages = Counter(
             "storefront_page_responses",
             "Page responses by page kind and cache outcome (PASS: no origin page cache, an edge is in front).",
