@@ -29,7 +29,11 @@ _LEVELS["critical"] = logging.CRITICAL
 _PAN = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
-_HANDLER_MARK = "_storefront_handler"
+# Whatever the level, these say nothing below WARNING: aiosqlite's debug lines are every SQL statement with its
+# bound values (cart ids, e-mail addresses), httpx logs each request it sends with its query string at INFO, and
+# the rest is per-byte chatter.
+_QUIET = ("aiosqlite", "httpx", "httpcore", "multipart", "python_multipart", "hpack")
+_OWN_HANDLERS = ("litestar", "uvicorn", "uvicorn.error")  # loggers that may bring a handler of their own
 
 
 def luhn_valid(digits: str) -> bool:
@@ -162,21 +166,26 @@ def wants_json(fmt: str, stream: IO[str]) -> bool:
 def configure_logging(
     *, service: str, level: str = "info", fmt: str = "auto", secrets: Iterable[str] = (), stream: IO[str] | None = None
 ) -> logging.Handler:
-    """Send every logger's records through one handler on the root logger (replacing the handler an earlier call
-    installed, and no other): JSON or text on `stream` (stderr), records below `level` dropped."""
+    """Make this process's logging ours: one handler on the root logger (replacing every other there, such as the
+    one Litestar installs as an app is built), JSON or text on `stream` (stderr), below `level` dropped. Loggers
+    that kept handlers of their own (Litestar's) hand their records to it instead."""
     stream = stream if stream is not None else sys.stderr
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter(service) if wants_json(fmt, stream) else TextFormatter(service))
     handler.addFilter(_TraceFilter())
     handler.addFilter(RedactingFilter(Redactor(secrets)))
-    setattr(handler, _HANDLER_MARK, True)
     root = logging.getLogger()
-    for old in [h for h in root.handlers if getattr(h, _HANDLER_MARK, False)]:
+    for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(_LEVELS[level])
-    # httpx logs every request it sends at INFO, with its query string: noise, CPU, and not ours to print.
-    logging.getLogger("httpx").setLevel(max(logging.WARNING, _LEVELS[level]))
+    for name in _OWN_HANDLERS:
+        logger = logging.getLogger(name)
+        for old in list(logger.handlers):
+            logger.removeHandler(old)
+        logger.propagate = True
+    for name in _QUIET:
+        logging.getLogger(name).setLevel(max(logging.WARNING, _LEVELS[level]))
     # Uvicorn's access log would repeat each request line without the fields; ours is the one.
     logging.getLogger("uvicorn.access").disabled = True
     return handler
