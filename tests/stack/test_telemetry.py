@@ -147,6 +147,9 @@ def test_a_checkout_leaves_request_lines_and_no_secrets(observed: Observed) -> N
     routes = {(line["method"], line["route"], line["status"], line.get("region")) for line in requests}
     assert ("POST", "/{region}/{lang}/checkout", 303, "us") in routes
     assert ("POST", "/{region}/{lang}/cart", 303, "us") in routes
+    order = next(line for line in observed.log_lines("checkout") if line.get("route") == "/orders")
+    pricing = [line for line in observed.log_lines("pricing") if line.get("route") == "/prices/order"]
+    assert order["trace_id"] in {line["trace_id"] for line in pricing}  # checkout's reads carry the order's trace
     checkout = [line for line in observed.log_lines("checkout") if line["message"] == "request"]
     assert {line["route"] for line in checkout} >= {"/orders", "/carts/{cart_id}/contact"}
     assert all(set(line) >= REQUEST_FIELDS for line in checkout)
@@ -164,8 +167,12 @@ def test_a_product_page_is_one_trace_with_the_upstream_reads_as_siblings(observe
     assert "traceparent" not in page.headers and trace_id not in page.text  # nothing of a trace in a shared page
 
     def complete() -> list[dict[str, Any]]:
+        """Each span is written as it ends, the page's after its reads: wait for every parent to be written."""
         spans = observed.trace(trace_id)
-        return spans if {"origin", "catalog", "pricing", "cms"} <= {s["service"] for s in spans} else []
+        ids = {s["context"]["span_id"] for s in spans} | {"0x00f067aa0ba902b7"}
+        services = {s["service"] for s in spans}
+        whole = all(s["parent_id"] in ids for s in spans)
+        return spans if whole and {"origin", "catalog", "pricing", "cms"} <= services else []
 
     spans = eventually(complete)
     [root] = [s for s in spans if s["service"] == "origin" and s["kind"] == "SpanKind.SERVER"]
@@ -206,11 +213,17 @@ def test_a_cms_publish_is_one_trace_down_to_each_purge(observed: Observed) -> No
 
     def purged() -> list[dict[str, Any]]:
         spans = observed.trace(trace_id)
-        return spans if any(s["name"] == "POST /internal/purge" for s in spans) else []
+        ids = {s["context"]["span_id"] for s in spans}
+        internal = [s for s in spans if s["name"] == "POST /internal/purge"]
+        # A purge's span ends (and is written) after the origin's answer to it: wait for both ends.
+        whole = internal and all(s["parent_id"] in ids for s in internal)
+        return spans if whole and any(s["name"] == "POST /hooks/cms" for s in spans) else []
 
     spans = eventually(purged)
     by_id = {s["context"]["span_id"]: s for s in spans}
     [publish] = [s for s in spans if s["service"] == "cms" and s["kind"] == "SpanKind.SERVER"]
+    [webhook] = [s for s in spans if s["name"] == "POST /hooks/cms"]  # the wake-up call joins the trace too
+    assert webhook["service"] == "invalidator" and webhook["parent_id"] == publish["context"]["span_id"]
     [plan] = [s for s in spans if s["name"] == "plan content.published"]
     assert plan["service"] == "invalidator" and by_id[plan["parent_id"]] is publish
     purges = [s for s in spans if s["name"] == "purge origin"]
