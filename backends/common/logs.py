@@ -33,7 +33,8 @@ _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
 # bound values (cart ids, e-mail addresses), httpx logs each request it sends with its query string at INFO, and
 # the rest is per-byte chatter.
 _QUIET = ("aiosqlite", "httpx", "httpcore", "multipart", "python_multipart", "hpack")
-_OWN_HANDLERS = ("litestar", "uvicorn", "uvicorn.error")  # loggers that may bring a handler of their own
+# Loggers that may bring a handler of their own: Litestar, uvicorn, and granian (its Rust side logs as `_granian`).
+_OWN_HANDLERS = ("litestar", "uvicorn", "uvicorn.error", "_granian", "granian.access")
 
 
 def luhn_valid(digits: str) -> bool:
