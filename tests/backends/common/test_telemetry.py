@@ -143,7 +143,7 @@ async def test_a_purge_span_is_a_child_of_its_event_or_linked_to_each(exporter: 
     first, second = f"00-{TRACE}-{CALLER}-01", f"00-{'1' * 32}-{'2' * 16}-01"
 
     def due(keys: tuple[str, ...], traceparent: str) -> Due:
-        return Due("1", "p", "eu", EdgeId("varnish", "x"), keys, (), True, False, 0, traceparent)
+        return Due("1", "p", "eu", EdgeId("varnish", "x"), keys, (), True, False, 0, traceparent=traceparent)
 
     assert await _delivery(tracer, Edge(), "eu", EdgeId("varnish", "x"), [due(("a",), first)], True) == (1, None)
     both = [due(("a",), first), due(("b",), second)]
