@@ -67,6 +67,11 @@ sub vcl_recv {{
         unset req.http.X-Edge-Stale-Degraded;
         unset req.http.X-Edge-Purged;
         unset req.http.{refresh};
+        # No trace context from shoppers: it is untrusted input (anyone could force sampling or join our spans to
+        # their trace), and a fetch serves every shopper coalesced on it, a background refresh none of them. The
+        # origin starts each fetch's trace itself. Never in the hash or a Vary either, so it cannot split the cache.
+        unset req.http.traceparent;
+        unset req.http.tracestate;
         # Read here, once: after vcl_recv Varnish rewrites Accept-Encoding to gzip or nothing (http_gzip_support),
         # so a restarted request could no longer tell. Brotli goes to every browser that takes it.
         unset req.http.X-Edge-Encoding;

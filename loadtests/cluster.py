@@ -31,6 +31,7 @@ class Cluster:
     def env(self, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("STOREFRONT_")}
         env |= {"STOREFRONT_DATA_DIR": str(self.data_dir), "STOREFRONT_ADMIN_TOKEN": TOKEN}
+        env |= {"STOREFRONT_LOG_LEVEL": "warning"}  # no request lines: thousands a second would flood the terminal
         env |= {"STOREFRONT_EDITOR_TOKEN": TOKEN, "STOREFRONT_INVALIDATOR_URL": self.invalidator_url}
         env |= {f"STOREFRONT_{name.upper()}_URL": url for name, url in self.backends.items()}
         return env | extra

@@ -9,7 +9,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -38,17 +39,16 @@ def service_url(settings: Settings, name: str) -> str:
 
 
 def serve(settings: Settings, name: str) -> None:
-    """Run one service in this process (what `up` runs in each child): one worker under uvicorn, several under
-    granian, which spread the connections of one port over its workers where uvicorn's did not (the harness's
-    workers section: 2 uvicorn workers served 1.00x one, 2 granian workers 1.96x)."""
+    """Run one service in this process (what `up` runs in each child), logging through `backends.common.logs`: one
+    worker under uvicorn, several under granian, which spread the connections of one port over its workers where
+    uvicorn's did not (the harness's workers section: 2 uvicorn workers served 1.00x one, 2 granian workers 1.96x)."""
     target = getattr(settings, name)
     workers = worker_count(settings, name)
-    log_level = os.environ.get("STOREFRONT_LOG_LEVEL", "warning")
     if workers > 1:
         from granian.constants import Interfaces
         from granian.server import Server
 
-        Server(
+        server = Server(
             SERVICES[name],
             address=target.host,
             port=target.port,
@@ -56,21 +56,42 @@ def serve(settings: Settings, name: str) -> None:
             workers=workers,
             factory=True,
             respawn_failed_workers=True,  # a worker that dies is replaced
-            log_level=log_level,  # type: ignore[arg-type]
+            log_level=target.log_level,
             workers_kill_timeout=5,
-        ).serve()
+        )
+        _configure_logging(name, target.log_level, target.log_format)  # after granian's own set-up, replacing it
+        # Each worker builds its app and then takes over its own logging, as a single uvicorn process does.
+        server.serve(target_loader=partial(_logged_app, name, target.log_level, target.log_format))
         return
     import uvicorn
 
+    app = _logged_app(name, target.log_level, target.log_format, SERVICES[name])
     uvicorn.run(
-        SERVICES[name],
-        factory=True,
+        app,
         host=target.host,
         port=target.port,
-        log_level=log_level,
-        access_log=False,
+        log_config=None,  # uvicorn's own lines go through our handler, not the one it would install
+        log_level=target.log_level,
+        access_log=False,  # the service writes its own request line, with route template and trace ids
         timeout_graceful_shutdown=5,
     )
+
+
+def _logged_app(name: str, level: str, fmt: str, factory: str) -> Any:
+    """Build the service's app, then configure logging: Litestar installs a handler of its own as an app is built.
+    Module-level and given plain strings, so granian can hand it to a worker however it starts one."""
+    from uvicorn.importer import import_from_string
+
+    app = import_from_string(factory)()
+    _configure_logging(name, level, fmt)
+    return app
+
+
+def _configure_logging(name: str, level: str, fmt: str) -> None:
+    from backends.common.logs import configure_logging
+    from backends.common.settings import secret_values
+
+    configure_logging(service=name, level=level, fmt=fmt, secrets=secret_values(os.environ))
 
 
 def worker_count(settings: Settings, name: str) -> int:

@@ -11,8 +11,10 @@ from contextlib import asynccontextmanager
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
+from opentelemetry.trace import Tracer
 
 from backends.common.head import head_for_every_get
+from backends.common.telemetry import instrument
 from cache.page_cache import PageCache
 from cache.policy import CachePolicy
 from cms_client import CmsClient
@@ -45,7 +47,7 @@ def create_app(settings: OriginSettings | None = None) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        clients = _upstream_clients(settings, app.state.origin_metrics.upstream_read)
+        clients = _upstream_clients(settings, app.state.tracing.tracer, app.state.origin_metrics.upstream_read)
         app.state.upstream_clients = clients
         app.state.upstreams = Upstreams(clients["catalog"], clients["pricing"], settings)
         app.state.checkout = CheckoutClient(
@@ -115,11 +117,15 @@ def create_app(settings: OriginSettings | None = None) -> Litestar:
     )
     finish_origin_openapi(app, settings.regions)  # machine endpoints only: pages are HTML, not an API
     install_origin_metrics(app)
+    instrument(app, "origin", settings)  # a log line and (tracing on) a server span per request
     return app
 
 
-def _upstream_clients(settings: OriginSettings, observe: Observer | None = None) -> dict[str, UpstreamClient]:
-    """One guarded client per upstream; its timeout ends a detached read shortly after its budget."""
+def _upstream_clients(
+    settings: OriginSettings, tracer: Tracer | None, observe: Observer | None = None
+) -> dict[str, UpstreamClient]:
+    """One guarded client per upstream; its timeout ends a detached read shortly after its budget; with tracing
+    on, each read is a client span whose context goes with the request."""
     timeouts = {
         "catalog": settings.catalog_timeout,
         "pricing": settings.pricing_timeout,
@@ -132,6 +138,7 @@ def _upstream_clients(settings: OriginSettings, observe: Observer | None = None)
             connections=settings.pool_size,
             timeout=budget + 0.5,
             breaker=CircuitBreaker(threshold=settings.breaker_failures, cooldown=settings.breaker_cooldown),
+            tracer=tracer,
             observe=observe,
         )
         for name, budget in timeouts.items()

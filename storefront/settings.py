@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 from backends.common.settings import (
     ADMIN_TOKEN,
@@ -11,13 +12,18 @@ from backends.common.settings import (
     CHECKOUT_URL,
     CMS_URL,
     DATA_DIR,
+    LOG_FORMAT,
+    LOG_LEVEL,
     ORIGIN_URL,
+    OTLP_ENDPOINT,
     PRICING_URL,
     REGIONS_FILE,
     SECRET_KEY,
+    TRACES,
     Env,
     FromEnv,
     Listening,
+    Observed,
     Var,
     derived,
     integer,
@@ -45,7 +51,7 @@ def _megabytes(name: str, raw: str) -> int:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class OriginSettings(FromEnv, Listening):
+class OriginSettings(FromEnv, Listening, Observed):
     url: str = setting(ORIGIN_URL)
     workers: int = setting(workers("origin"))
     catalog_url: str = setting(CATALOG_URL)
@@ -87,6 +93,11 @@ class OriginSettings(FromEnv, Listening):
     # The shop's public address for canonical links, hreflang, sitemaps and structured data (never the Host
     # header: a cached page must not depend on it). Empty: the origin's own URL.
     public_url: str = setting("PUBLIC_URL", "")
+    log_level: str = setting(LOG_LEVEL)
+    log_format: str = setting(LOG_FORMAT)
+    traces: str = setting(TRACES)
+    otlp_endpoint: str = setting(OTLP_ENDPOINT)
+    span_exporter: Any = field(default=None, compare=False)
 
     @property
     def site(self) -> str:

@@ -10,6 +10,8 @@ Why each part:
   past the limit a read fails at once instead of waiting out its budget.
 - Circuit breaker: after consecutive failures the upstream is not asked for `cooldown` seconds, so pages
   fail fast (and edges serve stale copies) instead of every render waiting its whole budget.
+- With a tracer, each request is a client span (a child of whatever span is current: the page's) and carries
+  its `traceparent`, so the upstream's server span joins the page's trace.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import httpx
+from opentelemetry.trace import SpanKind, StatusCode, Tracer
+
+from backends.common.traces import inject
 
 BreakerState = Literal["closed", "open", "half-open"]
 # (upstream, outcome, seconds) for each read: the origin's metrics (storefront/metrics.py).
@@ -79,9 +84,11 @@ class UpstreamClient:
         timeout: float,
         breaker: CircuitBreaker | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        tracer: Tracer | None = None,
         observe: Observer | None = None,
     ) -> None:
         self.name = name
+        self._tracer = tracer
         self._observe = observe
         self._limit = connections
         self._client = httpx.AsyncClient(
@@ -133,6 +140,19 @@ class UpstreamClient:
             self._observe(self.name, outcome, time.perf_counter() - started)
 
     async def _send(self, method: str, url: str, kwargs: dict[str, Any]) -> httpx.Response:
+        if self._tracer is None:
+            return await self._guarded(method, url, kwargs)
+        with self._tracer.start_as_current_span(f"{method} {self.name}", kind=SpanKind.CLIENT) as span:
+            span.set_attributes({"http.request.method": method, "server.address": self.name})
+            headers = dict(kwargs.pop("headers", None) or {})
+            inject(headers)
+            response = await self._guarded(method, url, {**kwargs, "headers": headers})
+            span.set_attribute("http.response.status_code", response.status_code)
+            if response.status_code >= 500:
+                span.set_status(StatusCode.ERROR)
+            return response
+
+    async def _guarded(self, method: str, url: str, kwargs: dict[str, Any]) -> httpx.Response:
         try:
             response = await self._client.request(method, url, **kwargs)
         except httpx.HTTPError:

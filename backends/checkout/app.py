@@ -24,6 +24,7 @@ from backends.checkout.schemas import OUTBOX_PAYLOADS
 from backends.checkout.settings import CheckoutSettings
 from backends.checkout.upstreams import Upstreams, UpstreamUnavailable
 from backends.common import create_service_app, utcnow
+from backends.common.traces import propagate
 
 _log = logging.getLogger(__name__)
 
@@ -41,7 +42,9 @@ def create_app(
 
     @asynccontextmanager
     async def services(app: Litestar) -> AsyncIterator[None]:
-        async with httpx.AsyncClient(timeout=httpx.Timeout(5.0), mounts=mounts) as client:
+        # Reads of catalog and pricing carry the order's trace context (`propagate`: nothing when untraced).
+        hooks = {"request": [propagate]}
+        async with httpx.AsyncClient(timeout=httpx.Timeout(5.0), mounts=mounts, event_hooks=hooks) as client:
             upstreams = Upstreams(client, catalog_url=settings.catalog_url, pricing_url=settings.pricing_url)
             app.state.carts = Carts(app.state.db, upstreams, rules, timedelta(seconds=settings.cart_ttl), clock=clock)
             provider = TestPaymentProvider(app.state.db, hang_seconds=settings.test_card_hang)

@@ -16,6 +16,7 @@ from backends.cms.scheduler import run_scheduler
 from backends.cms.schemas import OUTBOX_PAYLOADS
 from backends.cms.settings import CmsSettings
 from backends.common import create_service_app
+from backends.common.traces import propagate
 
 
 def create_app(settings: CmsSettings | None = None) -> Litestar:
@@ -23,7 +24,7 @@ def create_app(settings: CmsSettings | None = None) -> Litestar:
 
     @asynccontextmanager
     async def http_client(app: Litestar) -> AsyncIterator[None]:
-        async with httpx.AsyncClient() as client:
+        async with httpx.AsyncClient(event_hooks={"request": [propagate]}) as client:  # the webhook joins the trace
             app.state.http = client
             yield
 

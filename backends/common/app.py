@@ -30,6 +30,7 @@ from backends.common.outbox import OutboxEventMixin, read_events
 from backends.common.params import Cursor
 from backends.common.problems import EXCEPTION_HANDLERS, problem
 from backends.common.settings import ServiceSettings
+from backends.common.telemetry import instrument
 
 MAX_BODY_BYTES = 256 * 1024
 Background = Callable[[Litestar], Awaitable[None]]
@@ -53,6 +54,7 @@ class OutboxEvent(msgspec.Struct):
     occurred_at: str
     regions: list[str]
     payload: dict[str, Any]
+    traceparent: str | None = None
 
 
 class OutboxPage(msgspec.Struct):
@@ -60,13 +62,14 @@ class OutboxPage(msgspec.Struct):
     last_seq: int
 
 
-class TypedEvent(msgspec.Struct, tag_field="type"):
+class TypedEvent(msgspec.Struct, tag_field="type", kw_only=True):
     """An outbox event whose `type` says what its `payload` holds."""
 
     seq: int
     id: str
     occurred_at: str
     regions: list[str]
+    traceparent: str | None = None  # W3C trace context of the write, when it was traced
 
 
 def typed_outbox_page(payloads: Mapping[str, type[msgspec.Struct]]) -> type[msgspec.Struct]:
@@ -173,7 +176,6 @@ def create_service_app(
                 await stack.enter_async_context(_background_task(lead(db.engine, f"{settings.name}-jobs", jobs)))
             yield
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per outbox poll is noise
     logging.getLogger("alembic").setLevel(logging.WARNING)  # `upgrade` logs what it changed, if anything
     outbox = [_outbox_route(outbox_model, outbox_payloads)] if outbox_model else []
@@ -190,6 +192,7 @@ def create_service_app(
     )
     finish_openapi(app, settings.regions, admin_scheme=admin_scheme)
     install_metrics(app, async_readers=[outbox_head(outbox_model, settings.name)] if outbox_model else [])
+    instrument(app, settings.name, settings)  # a log line and (tracing on) a server span per request
     return app
 
 

@@ -88,7 +88,8 @@ class Database:
     @classmethod
     def connect(cls, url: str, *, echo: bool = False) -> Database:
         parsed = make_url(url)
-        kwargs: dict[str, Any] = {"echo": echo}
+        # Bound values never reach a log line or an error message: they hold cart ids and e-mail addresses.
+        kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         if parsed.get_backend_name() == "sqlite":
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

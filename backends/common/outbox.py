@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from backends.common.commits import OutboxSignal, note_outbox_events
 from backends.common.db import UTCDateTime, utcnow
 from backends.common.events import payload_of
+from backends.common.traces import current_traceparent
 
 ALL_REGIONS = "*"
 RECHECK = 5.0  # seconds between a waiting reader's looks at the table, for commits made by other processes
@@ -38,6 +39,9 @@ class OutboxEventMixin:
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     regions: Mapped[list[str]] = mapped_column(JSON)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The W3C trace context of the request that wrote it (null when tracing is off), so the purges it causes
+    # join that request's trace.
+    traceparent: Mapped[str | None] = mapped_column(String(55), nullable=True, default=None)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -47,6 +51,7 @@ class OutboxEventMixin:
             "occurred_at": self.occurred_at.isoformat(),
             "regions": self.regions,
             "payload": self.payload,
+            "traceparent": self.traceparent,
         }
 
 
@@ -65,7 +70,7 @@ def add_event(
     if not scope:
         raise ValueError("an event needs a region scope (a region code or '*')")
     stored = payload if isinstance(payload, dict) else msgspec.to_builtins(typed)
-    event = model(type=event_type, regions=scope, payload=stored)  # type: ignore[call-arg]
+    event = model(type=event_type, regions=scope, payload=stored, traceparent=current_traceparent())  # type: ignore[call-arg]
     session.add(event)
     note_outbox_events(session, model.__tablename__)  # type: ignore[attr-defined]
     return event

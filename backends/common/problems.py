@@ -62,7 +62,9 @@ def http_exception_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Res
 
 
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
-    _log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    # The route template, never the path: a path may carry a cart id or another token.
+    route = request.scope.get("path_template", "(unrouted)")
+    _log.exception("unhandled error on %s %s", request.method, route, exc_info=exc)
     return problem(HTTP_500_INTERNAL_SERVER_ERROR, "Internal error", "The error was logged.")
 
 

@@ -49,6 +49,18 @@ UNSET: Any = _Unset()
 _PARSERS: dict[type, Callable[[str, str], Any]] = {int: integer, float: number, str: text}
 
 
+def choice(*allowed: str) -> Callable[[str, str], str]:
+    """A parser accepting one of `allowed` (any case), naming the variable and the choices otherwise."""
+
+    def parse(name: str, raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in allowed:
+            raise ValueError(f"{ENV_PREFIX}{name} must be one of {', '.join(allowed)}, got {raw!r}")
+        return value
+
+    return parse
+
+
 @dataclass(frozen=True, slots=True)
 class Var:
     """One `STOREFRONT_{name}` variable: its default when unset (a value, or `fallback` computed from other
@@ -132,8 +144,18 @@ CMS_URL = Var("CMS_URL", "http://127.0.0.1:8103")
 CHECKOUT_URL = Var("CHECKOUT_URL", "http://127.0.0.1:8104")
 INVALIDATOR_URL = Var("INVALIDATOR_URL", "http://127.0.0.1:8105")
 ENV = Var("ENV", "development")
+# How every service logs and traces (`backends.common.logs`, `backends.common.traces`).
+LOG_LEVEL = Var("LOG_LEVEL", "info", parse=choice("debug", "info", "warning", "error", "critical"))
+LOG_FORMAT = Var("LOG_FORMAT", "auto", parse=choice("auto", "json", "text"))
+TRACES = Var("TRACES", "off", parse=choice("off", "console", "otlp"))
+OTLP_ENDPOINT = Var("OTLP_ENDPOINT", "http://127.0.0.1:4318/v1/traces")
 
 _SECRETS = (ADMIN_TOKEN, EDITOR_TOKEN, PREVIEW_TOKEN, WEBHOOK_SECRET, SECRET_KEY)
+
+
+def secret_values(env: Env) -> list[str]:
+    """The tokens and secrets in force, for the log redaction filter to scrub wherever they appear."""
+    return [value for var in _SECRETS if (value := var.read(env))]
 
 
 def database_url(service: str) -> Var:
@@ -188,6 +210,19 @@ class FromEnv:
         return read_env(cls, env)
 
 
+class Observed:
+    """How a service logs and traces: fields every service's settings declare from `LOG_LEVEL`, `LOG_FORMAT`,
+    `TRACES` and `OTLP_ENDPOINT`."""
+
+    __slots__ = ()
+    log_level: str
+    log_format: str
+    traces: str
+    otlp_endpoint: str
+    # Given by code, never by a variable: tests hand in an in-memory exporter, whatever `traces` says.
+    span_exporter: Any
+
+
 class Listening:
     """Where a service listens, from its `url` field."""
 
@@ -204,7 +239,7 @@ class Listening:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ServiceSettings(FromEnv, Listening):
+class ServiceSettings(FromEnv, Listening, Observed):
     """What every backend needs: where it listens, its database, its tokens; each service names its own
     `name`, `url` and `database_url` fields."""
 
@@ -214,3 +249,8 @@ class ServiceSettings(FromEnv, Listening):
     admin_token: str = required(ADMIN_TOKEN)
     regions: RegionCatalogue = setting(REGIONS_FILE)
     echo_sql: bool = setting(ECHO_SQL)
+    log_level: str = setting(LOG_LEVEL)
+    log_format: str = setting(LOG_FORMAT)
+    traces: str = setting(TRACES)
+    otlp_endpoint: str = setting(OTLP_ENDPOINT)
+    span_exporter: Any = field(default=None, compare=False)

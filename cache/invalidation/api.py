@@ -20,6 +20,7 @@ from backends.common.auth import bearer_token
 from backends.common.db import utcnow
 from backends.common.openapi import problems
 from backends.common.params import REGION_CODE, URL_PATH
+from backends.common.traces import current_traceparent
 from cache.invalidation.fanout import Fanout
 from cache.invalidation.store import PurgeSpec, PurgeStore
 from cache.invalidation.targets import EdgeId
@@ -212,6 +213,7 @@ class PurgeController(Controller):
                 soft=data.soft,
                 source="api",
                 followup_after=timedelta(seconds=state.settings.followup_delay),
+                traceparent=current_traceparent(),  # its deliveries join this request's trace
             )
         )
         state.purge_signal.set()

@@ -35,6 +35,8 @@ class PurgeRequest(PurgeBase):
     # An event id, so consuming the same event twice does not purge twice.
     dedupe_key: Mapped[str | None] = mapped_column(String(160), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # W3C trace context its deliveries' spans join (the planning of the event that caused it); null untraced.
+    traceparent: Mapped[str | None] = mapped_column(String(55), nullable=True, default=None)
 
 
 class PurgeDelivery(PurgeBase):
@@ -94,6 +96,7 @@ async def record_purge(
     not_before: datetime | None = None,
     followup_after: timedelta | None = None,
     occurred_at: datetime | None = None,
+    traceparent: str | None = None,
 ) -> tuple[str, bool]:
     """Stage a purge and its deliveries in the caller's transaction; returns (id, created)."""
     if dedupe_key is not None:
@@ -108,6 +111,7 @@ async def record_purge(
         soft=soft,
         source=source,
         dedupe_key=dedupe_key,
+        traceparent=traceparent,
     )
     session.add(request)
     await session.flush()

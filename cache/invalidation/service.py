@@ -12,6 +12,7 @@ from litestar import Litestar
 from redis.asyncio import Redis
 
 from backends.common import create_service_app
+from backends.common.traces import propagate
 from backends.common.webhooks import ReplayGuard
 from cache.invalidation.api import PurgeController, RateLimiter, cms_webhook, metrics
 from cache.invalidation.fanout import Fanout
@@ -28,7 +29,8 @@ def create_app(settings: InvalidatorSettings | None = None) -> Litestar:
 
     @asynccontextmanager
     async def clients(app: Litestar) -> AsyncIterator[None]:
-        async with httpx.AsyncClient(timeout=httpx.Timeout(5.0)) as client:
+        # Purges carry their span's `traceparent` to the edge (the origin's /internal/purge joins the trace).
+        async with httpx.AsyncClient(timeout=httpx.Timeout(5.0), event_hooks={"request": [propagate]}) as client:
             app.state.http = client
             app.state.adapters = fanout.adapters(client)
             if settings.redis_url:

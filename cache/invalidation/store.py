@@ -37,6 +37,7 @@ class PurgeSpec:
     not_before: datetime | None = None
     followup_after: timedelta | None = None
     occurred_at: datetime | None = None  # when the change behind an event's purge committed
+    traceparent: str | None = None  # the trace its deliveries' spans join (the planning of its event)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,7 @@ class Due:
     attempts: int = 0
     # Where purge lag counts from: the cause's commit (an event's), else when the purge was recorded.
     since: datetime | None = None
+    traceparent: str | None = None
 
 
 class PurgeStore(Protocol):
@@ -83,6 +85,7 @@ class SqlPurgeStore:
             not_before=spec.not_before,
             followup_after=spec.followup_after,
             occurred_at=spec.occurred_at,
+            traceparent=spec.traceparent,
         )
 
     async def record(self, spec: PurgeSpec) -> tuple[str, bool]:
@@ -122,6 +125,7 @@ class SqlPurgeStore:
                 d.followup,
                 d.attempts,
                 occurred_at or r.created_at,
+                r.traceparent,
             )
             for d, r, occurred_at in rows
         ]
@@ -176,6 +180,7 @@ class RedisPurgeStore:
                 "created_at": created,
                 "since": (spec.occurred_at or now).isoformat(),
                 "regions": json.dumps(sorted({t.region for t in spec.targets})),
+                "traceparent": spec.traceparent or "",
             },
         )
         start = spec.not_before or now
@@ -254,6 +259,7 @@ class RedisPurgeStore:
                     followup=entry["followup"],
                     attempts=entry["attempts"],
                     since=datetime.fromisoformat((purge.get(b"since") or purge[b"created_at"]).decode()),
+                    traceparent=purge.get(b"traceparent", b"").decode() or None,
                 )
             )
         return out

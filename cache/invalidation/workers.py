@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import defaultdict, deque
 from collections.abc import Iterable
-from contextlib import suppress
+from contextlib import AbstractContextManager, nullcontext, suppress
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 from litestar import Litestar
+from opentelemetry.trace import SpanKind, StatusCode, Tracer
 
 from backends.common.db import utcnow
+from backends.common.traces import context_from_traceparent, current_traceparent, links_to
 from cache.invalidation.edges import EdgeAdapter, EdgeError
 from cache.invalidation.fanout import Fanout
 from cache.invalidation.planner import PlannedPurge, UnplannableEvent, plan
@@ -86,21 +89,27 @@ async def _consume_one(
     if not events:
         return False
     fanout: Fanout = app.state.fanout
-    specs = [
-        PurgeSpec(
-            keys=planned.keys,
-            urls=(),
-            targets=tuple(fanout.targets(planned.regions)),
-            soft=True,
-            source=f"{service}:{event['type']}",
-            dedupe_key=f"{service}:{event['id']}:{number}",
-            not_before=planned.not_before,
-            followup_after=timedelta(seconds=settings.followup_delay),
-            occurred_at=_occurred_at(event),
-        )
-        for event in events
-        for number, planned in enumerate(_plan_or_park(app, settings, service, event))
-    ]
+    tracer: Tracer | None = app.state.tracing.tracer
+    specs = []
+    for event in events:
+        with _planning(tracer, service, event):
+            # The planning span (a child of the write that made the event) is what the purges' spans hang from.
+            traceparent = current_traceparent()
+            specs += [
+                PurgeSpec(
+                    keys=planned.keys,
+                    urls=(),
+                    targets=tuple(fanout.targets(planned.regions)),
+                    soft=True,
+                    source=f"{service}:{event['type']}",
+                    dedupe_key=f"{service}:{event['id']}:{number}",
+                    not_before=planned.not_before,
+                    followup_after=timedelta(seconds=settings.followup_delay),
+                    occurred_at=_occurred_at(event),
+                    traceparent=traceparent,
+                )
+                for number, planned in enumerate(_plan_or_park(app, settings, service, event))
+            ]
     await store.record_events(service, events[-1]["seq"], specs)
     app.state.purge_signal.set()
     app.state.invalidator_metrics.consumed(service, events[-1]["seq"])
@@ -113,6 +122,18 @@ def _occurred_at(event: dict[str, Any]) -> datetime | None:
         return datetime.fromisoformat(event["occurred_at"])
     except (KeyError, TypeError, ValueError):
         return None
+
+
+def _planning(tracer: Tracer | None, service: str, event: dict[str, Any]) -> AbstractContextManager[Any]:
+    """A span for turning one event into purges, in the trace of the request that wrote the event."""
+    if tracer is None:
+        return nullcontext()
+    return tracer.start_as_current_span(
+        f"plan {event.get('type')}",
+        context=context_from_traceparent(event.get("traceparent")),
+        kind=SpanKind.CONSUMER,
+        attributes={"storefront.source": service, "storefront.event_id": str(event.get("id"))},
+    )
 
 
 def _plan_or_park(
@@ -190,8 +211,9 @@ async def _deliver_once(app: Litestar, region: str) -> bool:
     by_edge: dict[tuple[EdgeId, bool], list[Due]] = defaultdict(list)
     for item in batch:
         by_edge[(item.edge, item.soft)].append(item)
+    tracer: Tracer | None = app.state.tracing.tracer
     outcomes = await asyncio.gather(
-        *(_send(adapters.get(edge), region, items, soft) for (edge, soft), items in by_edge.items())
+        *(_delivery(tracer, adapters.get(edge), region, edge, items, soft) for (edge, soft), items in by_edge.items())
     )
     now = utcnow()
     metrics = app.state.invalidator_metrics
@@ -205,6 +227,49 @@ async def _deliver_once(app: Litestar, region: str) -> bool:
             await store.retry(items, error, now)
             metrics.failed(region, items)
     return True
+
+
+async def _delivery(
+    tracer: Tracer | None, adapter: EdgeAdapter | None, region: str, edge: EdgeId, items: list[Due], soft: bool
+) -> tuple[int, str | None]:
+    """One call to one edge for a batch of deliveries: a span in the trace that caused them (linked to each when
+    they came from several) and one log line."""
+    started = time.perf_counter()
+    if tracer is None:
+        removed, error = await _send(adapter, region, items, soft)
+    else:
+        parents = list(dict.fromkeys(item.traceparent for item in items if item.traceparent))
+        with tracer.start_as_current_span(
+            f"purge {edge.kind}",
+            context=context_from_traceparent(parents[0] if len(parents) == 1 else None),
+            links=links_to(parents) if len(parents) > 1 else None,
+            kind=SpanKind.PRODUCER,
+            attributes={"storefront.region": region, "storefront.edge": edge.kind, "storefront.deliveries": len(items)},
+        ) as span:
+            removed, error = await _send(adapter, region, items, soft)
+            if error is not None:
+                span.set_status(StatusCode.ERROR, error[:200])
+            _log_delivery(region, edge, items, removed, error, started)
+            return removed, error
+    _log_delivery(region, edge, items, removed, error, started)
+    return removed, error
+
+
+def _log_delivery(region: str, edge: EdgeId, items: list[Due], removed: int, error: str | None, started: float) -> None:
+    fields = {
+        "region": region,
+        "edge": edge.kind,
+        "keys": len({key for item in items for key in item.keys}),
+        "urls": len({url for item in items for url in item.urls}),
+        "deliveries": len(items),
+        "outcome": "ok" if error is None else "error",
+        "attempt": max(item.attempts for item in items) + 1,
+        "removed": removed,
+        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+    }
+    if error is not None:
+        fields["error"] = error[:200]
+    _log.log(logging.INFO if error is None else logging.WARNING, "purge", extra={"fields": fields})
 
 
 async def _send(adapter: EdgeAdapter | None, region: str, items: list[Due], soft: bool) -> tuple[int, str | None]:

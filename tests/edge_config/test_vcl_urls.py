@@ -202,3 +202,14 @@ def test_private_routes_are_matched_on_the_normalised_path(edge_with: EdgeFactor
         fetch(varnish, target, headers={"Cookie": "session=1"})
         seen = backend.requests[-1]
         assert not is_private(seen["path"]) and "cookie" not in seen["headers"], target
+
+
+def test_shoppers_trace_context_stops_at_the_edge_and_never_splits_the_cache(edge_with: EdgeFactory) -> None:
+    varnish, backend = edge_with(echo_cached)
+    for trace in ("1" * 32, "2" * 32):
+        header = {"traceparent": f"00-{trace}-{'3' * 16}-01", "tracestate": "vendor=x"}
+        assert fetch(varnish, "/eu/de/p/hat", headers=header).status_code == 200
+        fetch(varnish, "/us/en/cart", headers=header)  # a private route, passed with its cookies
+    pages = [r for r in backend.requests if r["path"] != "/healthz"]
+    assert [r["path"] for r in pages] == ["/eu/de/p/hat", "/us/en/cart", "/us/en/cart"]  # one fetch of the page
+    assert not [r for r in pages if {"traceparent", "tracestate"} & set(r["headers"])]

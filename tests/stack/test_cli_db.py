@@ -49,7 +49,8 @@ def test_upgrade_then_current_prints_head_for_every_service(env: Settings, capsy
     history = _run(capsys, "history", "--service", "invalidator")
     assert history[0] == "invalidator:" and history[1].startswith(f"  base -> {BASELINE}  Baseline")
     assert history[2].startswith(f"  {BASELINE} -> 0002  ")
-    assert history[-1].startswith(f"  0002 -> {head['invalidator']}  Purge causes")
+    assert history[3].startswith("  0002 -> 0003  Purge causes")
+    assert history[-1].startswith(f"  0003 -> {head['invalidator']}  A purge request's `traceparent`")
 
 
 def test_a_database_made_by_create_all_is_stamped_and_upgraded(

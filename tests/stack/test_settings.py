@@ -17,9 +17,9 @@ from stack.settings import Settings
 from storefront.settings import ENCODING_VARS
 
 README = Path(__file__).resolve().parents[2] / "README.md"
-# Read outside the settings dataclasses: by `serve` (uvicorn's log level), the locust scenario, and the CloudFront
-# edge module (its row abbreviates `..._SECRET_ACCESS_KEY`, `..._SESSION_TOKEN`, `..._API` after the prefix).
-READ_ELSEWHERE = {"LOG_LEVEL", "LOADTEST_*", "CLOUDFRONT_ACCESS_KEY_ID", "SECRET_ACCESS_KEY", "SESSION_TOKEN", "API"}
+# Read outside the settings dataclasses: by the locust scenario, and the CloudFront edge module (its row
+# abbreviates `..._SECRET_ACCESS_KEY`, `..._SESSION_TOKEN`, `..._API` after the prefix).
+READ_ELSEWHERE = {"LOADTEST_*", "CLOUDFRONT_ACCESS_KEY_ID", "SECRET_ACCESS_KEY", "SESSION_TOKEN", "API"}
 
 
 def test_defaults_are_loopback_sqlite_per_service(tmp_path: Path) -> None:

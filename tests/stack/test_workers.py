@@ -3,6 +3,7 @@ PostgreSQL a long poll served by one worker wakes on a write served by another."
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -118,3 +119,23 @@ def test_several_origin_workers_are_refused_while_each_would_keep_its_own_page_c
     _, stderr = process.communicate(timeout=WITHIN)
     assert process.returncode != 0
     assert b"STOREFRONT_PAGE_CACHE=off" in stderr
+
+
+def test_each_worker_logs_through_the_one_json_handler(seeded: Settings) -> None:
+    """Granian's workers build their apps in processes of their own: each takes its logging over there, so every
+    line (granian's own included) is one JSON object and each request is logged once, not once per handler."""
+    url = f"http://127.0.0.1:{free_port()}"
+    env = _env(seeded, STOREFRONT_PRICING_URL=url, STOREFRONT_PRICING_WORKERS="2", STOREFRONT_LOG_FORMAT="json")
+    process = _serve("pricing", env | {"STOREFRONT_LOG_LEVEL": "info"})
+    try:
+        _wait_until(lambda: _answers(url) and len(_workers(process)) == 2, "two pricing workers answering")
+        with httpx.Client(base_url=url, timeout=WITHIN) as client:
+            assert [client.get("/no-such-route").status_code for _ in range(6)] == [404] * 6
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        _, stderr = process.communicate(timeout=WITHIN)
+    lines = [json.loads(line) for line in stderr.decode().splitlines() if line.strip()]  # each one JSON
+    assert {line["service"] for line in lines} == {"pricing"}
+    assert any(line["logger"].startswith("_granian") for line in lines)
+    requests = [line for line in lines if line["logger"] == "storefront.requests" and line["status"] == 404]
+    assert len(requests) == 6
