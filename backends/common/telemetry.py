@@ -22,7 +22,8 @@ from opentelemetry.trace import SpanKind, StatusCode, Tracer
 from backends.common.traces import Tracing, context_from_headers
 
 _log = logging.getLogger("storefront.requests")
-_PROBES = ("/healthz", "/livez")  # polled every second by supervisors and edges: logged at DEBUG only
+# Polled every second or so by supervisors, edges and Prometheus: logged at DEBUG only.
+_PROBES = ("/healthz", "/livez", "/metrics", "/internal/prometheus")
 
 
 def instrument(app: Litestar, service: str, settings: Any) -> Tracing:
