@@ -87,7 +87,8 @@ PREVIEW = {"Authorization": "Bearer test-preview"}
 
 
 @pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
+def redis_server() -> Iterator[str]:
+    """One real Redis for the whole run, on a free loopback port; use `redis_url`, which empties it first."""
     binary = shutil.which("redis-server")
     if binary is None:
         if os.environ.get("CI") == "true":
@@ -116,3 +117,15 @@ def redis_url() -> Iterator[str]:
         process.terminate()
         process.wait(timeout=10)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def redis_url(redis_server: str) -> str:
+    """The run's Redis, emptied for each test module: a module never inherits another's cursors or streams
+    (the invalidator's default key prefix is the same in every test that runs one)."""
+    client = redis.Redis.from_url(redis_server)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+    return redis_server
