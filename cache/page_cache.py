@@ -55,7 +55,9 @@ class CachedPage:
         return not self.soft_purged and self.age(now) < self.ttl
 
     def within_grace(self, now: float) -> bool:
-        return self.age(now) < self.ttl + self.stale_while_revalidate or self.soft_purged
+        """Whether it may be served while a background render refreshes it: an expired copy may, a purged one
+        may not (it shows something that changed, a price: shoppers wait for the render, unless that fails)."""
+        return not self.soft_purged and self.age(now) < self.ttl + self.stale_while_revalidate
 
     def usable_on_error(self, now: float) -> bool:
         return self.age(now) < self.ttl + self.stale_if_error
@@ -110,7 +112,7 @@ class PageCache:
             return
         page.stored_at = self._clock()
         if any(seq > started_seq and keys & page.keys for seq, keys in self._purges):
-            page.soft_purged = True  # purged while we rendered: keep it only as a stale copy
+            page.soft_purged = True  # purged while we rendered: kept only to stand in if the next render fails
         old = self._entries.get(cache_key)
         if old is not None:
             self._unindex(cache_key, old)

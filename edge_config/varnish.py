@@ -15,6 +15,7 @@ import httpx
 
 from edge_config.ports import free_port
 from edge_config.regions import Region
+from edge_config.varnish_exporter import varnishstat
 from edge_config.vcl import render_vcl
 
 
@@ -30,7 +31,7 @@ class Varnish:
     purgers: tuple[str, ...] = ("127.0.0.1",)
     memory: str = "256m"
     # Passed to `render_vcl` (grace, stale_if_error, keep, first_byte_timeout, failure_hold): short for tests.
-    vcl_options: Mapping[str, float | str] = field(default_factory=dict)
+    vcl_options: Mapping[str, float | str | bool] = field(default_factory=dict)
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="varnish-")))
     process: subprocess.Popen[bytes] | None = None
 
@@ -84,6 +85,10 @@ class Varnish:
             [binary, "-n", str(self.workdir / "n"), *command], capture_output=True, text=True, timeout=10, check=True
         )
         return done.stdout
+
+    def counter(self, name: str) -> int:
+        """One of this instance's `varnishstat` counters (e.g. `MAIN.busy_sleep`)."""
+        return int(varnishstat(self.workdir / "n")[name]["value"])
 
     def origin_healthy(self) -> bool:
         """Whether the health probe currently says the origin is healthy."""

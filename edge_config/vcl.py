@@ -66,6 +66,7 @@ sub vcl_recv {{
         unset req.http.X-Edge-Miss;
         unset req.http.X-Edge-Stale-Degraded;
         unset req.http.X-Edge-Purged;
+        unset req.http.X-Edge-Fresh;
         unset req.http.{refresh};
         # No trace context from shoppers: it is untrusted input (anyone could force sampling or join our spans to
         # their trace), and a fetch serves every shopper coalesced on it, a background refresh none of them. The
@@ -130,6 +131,11 @@ sub vcl_recv {{
     if (req.http.X-Edge-Failed || req.http.X-Edge-Waited || {origin_failing}) {{
         set req.http.X-Edge-Grace = "long";
         set req.grace = {stale_if_error};
+    }} elsif (req.http.X-Edge-Fresh) {{
+        # Back from vcl_hit, which found a copy a purge made stale: no stale copy this time, so this request
+        # waits on the one fetch refreshing it (or makes it).
+        unset req.http.X-Edge-Grace;
+        set req.grace = 0s;
     }} else {{
         unset req.http.X-Edge-Grace;
         set req.grace = {grace};
@@ -152,6 +158,13 @@ sub vcl_hit {{
         set req.http.X-Edge-Purged = "1";
     }} else {{
         unset req.http.X-Edge-Purged;
+    }}
+    if ({purged_waits} && req.http.X-Edge-Purged && !req.http.X-Edge-Grace && !req.http.X-Edge-Fresh) {{
+        # A purge said what this copy shows changed (a price): while the origin answers, shoppers wait for the
+        # new copy, all of them on one fetch, instead of being served the old price until a refresh lands. If
+        # that fetch fails, the failure path serves this copy after all.
+        set req.http.X-Edge-Fresh = "1";
+        return (restart);
     }}
 }}
 
@@ -195,7 +208,8 @@ sub vcl_backend_fetch {{
     if (bereq.http.X-Edge-Purged) {{
         var.set("stale_purged", "1");
     }}
-    if (!bereq.uncacheable && (bereq.is_bgfetch || bereq.http.If-None-Match || bereq.http.If-Modified-Since)) {{
+    if (!bereq.uncacheable && (bereq.is_bgfetch || bereq.http.X-Edge-Purged
+        || bereq.http.If-None-Match || bereq.http.If-Modified-Since)) {{
         # Refreshing a copy shoppers are being served (or one kept to revalidate), so one fetch per object:
         # a saturated origin admits these before new misses, and purged ones before any other.
         if (bereq.http.X-Edge-Purged) {{
@@ -431,6 +445,7 @@ def render_vcl(
     first_byte_timeout: float = 10,
     failure_hold: float = 15,
     straddle_ttl: float = 0.5,
+    purged_waits: bool = True,
 ) -> str:
     """The region's VCL (all durations in seconds).
 
@@ -439,7 +454,9 @@ def render_vcl(
     kept for conditional revalidation (If-None-Match). A failed page fetch counts as the origin failing for
     `failure_hold`, so shoppers stop waiting on it: keep that longer than `first_byte_timeout`, so a hung
     origin stays marked between two timeouts. `straddle_ttl`: how long a copy whose fetch straddled a purge is
-    kept before it is revalidated (what old content may outlive a purge by, plus one render)."""
+    kept before it is revalidated (what old content may outlive a purge by, plus one render). `purged_waits`:
+    shoppers asking for a copy a purge made stale wait for its refresh while the origin answers (otherwise they
+    are served it while a background fetch refreshes it, as for an expired copy)."""
     parts = urlsplit(origin_url)
     hold_ticks = round(failure_hold * _TICKS_PER_SECOND)
     origin_failing = (
@@ -461,6 +478,7 @@ def render_vcl(
         first_byte_timeout=_seconds(first_byte_timeout),
         failure_hold=_seconds(failure_hold),
         straddle_ttl=_seconds(straddle_ttl),
+        purged_waits="true" if purged_waits else "false",
         origin_failing=origin_failing,
         clock=_CLOCK,
         degraded=DEGRADED_HEADER,

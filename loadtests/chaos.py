@@ -1,7 +1,7 @@
 """The chaos benchmark: shoppers at 10x through the edges of a large shop while the origin is hit by a burst
 of cache-busting traffic and the catalog hangs; then the purge race under the same load.
 
-    python -m loadtests.chaos [--quick] [--products 10000] [--users 600]
+    python -m loadtests.chaos [--quick] [--products 10000] [--users 600] [--race-only]
 
 Timeline (full run): locust ramps up and warms the edges, a calm "before" window, a 10 s burst of uncached
 product pages with random tracking parameters straight at the origin, a 20 s SIGSTOP of the catalog, an
@@ -21,9 +21,11 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,6 +33,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from cache.canonical import canonical_path, canonical_query, kind_of
+from edge_config.varnish import Varnish
+from edge_config.vcl import render_vcl
 from loadtests.cluster import ROOT, TOKEN, Cluster
 from loadtests.loadtest import OriginSampler, Sample, _load, _pct, _wait
 
@@ -117,31 +121,72 @@ def _stopped(process: subprocess.Popen[bytes]) -> Iterator[None]:
         process.send_signal(signal.SIGCONT)
 
 
+@dataclass(frozen=True, slots=True)
+class Race:
+    """The purge race's outcome: per change, the old price's window (ms; inf if the change never settled) and
+    how the edge served the last response that still showed it (its `X-Cache`: STALE while the purged copy's
+    refresh ran, HIT for a copy stored after the purge)."""
+
+    windows: list[float]
+    last_old: list[str]
+    errors: int  # reader requests with no answer within 10 s
+    variants: list[str] = field(default_factory=list)  # per change, the edge's VCL when comparing two
+    latencies: dict[str, list[float]] = field(default_factory=dict)  # readers' request times (ms) by VCL
+
+
+RACE_BLOCK = 10  # changes in a row under one VCL when two are compared, alternating
+
+
+def _loaded_variants(edge: Varnish) -> dict[str, Callable[[], None]]:
+    """The US edge's VCL with and without waiting for a purged copy's refresh, both loaded; each value switches
+    the edge to it (new requests only; the cache is shared, so a switch costs nothing)."""
+    switches: dict[str, Callable[[], None]] = {}
+    for name, waits in (("purged-served", False), ("purged-waits", True)):
+        path = edge.workdir / f"{name}.vcl"
+        options = {**edge.vcl_options, "purged_waits": waits}
+        path.write_text(render_vcl(edge.region, edge.origin_url, purgers=edge.purgers, **options), encoding="utf-8")
+        edge.admin("vcl.load", name, str(path))
+        switches[name] = partial(edge.admin, "vcl.use", name)
+    return switches
+
+
 def _price_race(
-    edge: str, pricing: str, product: dict[str, Any], changes: int, budget: float
-) -> tuple[list[float], int]:
+    edge: str,
+    pricing: str,
+    product: dict[str, Any],
+    changes: int,
+    budget: float,
+    variants: dict[str, Callable[[], None]] | None = None,
+) -> Race:
     """Change one SKU's price `changes` times (or until `budget` seconds are spent) while 8 clients read its
     page through the edge; for each change, the time from the price write returning until the last response
-    that still showed the old price."""
+    that still showed the old price. With `variants`, blocks of changes alternate between them."""
     sku, page = product["skus"][0], f"{edge}/us/en/p/{product['slug']}"
     auth = {"Authorization": f"Bearer {TOKEN}"}
-    state: dict[str, Any] = {"old": None, "new": None, "written": None, "last_old": 0.0, "new_seen": 0, "errors": 0}
+    state: dict[str, Any] = {
+        "old": None, "new": None, "written": None, "last_old": 0.0, "last_old_cache": "", "new_seen": 0, "errors": 0,
+        "variant": "",
+    }  # fmt: skip
+    latencies: dict[str, list[float]] = {}  # ms per reader request, by the edge's VCL at the time
     stop = threading.Event()
 
     def reader() -> None:
         with httpx.Client(timeout=10) as client:
             while not stop.wait(0.005):
-                old, new, written = state["old"], state["new"], state["written"]
+                old, new, written, variant = state["old"], state["new"], state["written"], state["variant"]
+                asked = time.monotonic()
                 try:
-                    body = client.get(page).text
+                    response = client.get(page)
                 except httpx.HTTPError:
                     state["errors"] += 1  # a reader that got no answer within 10 s: reported, not fatal
                     continue
-                now = time.monotonic()
+                now, body = time.monotonic(), response.text
+                latencies.setdefault(variant, []).append((now - asked) * 1000)
                 if written is None or old is None:
                     continue
                 if old in body:
-                    state["last_old"] = max(state["last_old"], now)
+                    if now > state["last_old"]:
+                        state["last_old"], state["last_old_cache"] = now, response.headers.get("x-cache", "?")
                 elif new in body:
                     state["new_seen"] += 1
 
@@ -149,6 +194,9 @@ def _price_race(
     for thread in readers:
         thread.start()
     windows: list[float] = []
+    last_old: list[str] = []
+    used: list[str] = []
+    names = list(variants or {})
     try:
         with httpx.Client(timeout=10, headers=auth) as client:
 
@@ -162,24 +210,31 @@ def _price_race(
             # every response tells which side of a change it is on.
             old = shown(f"{PRICE_FROM}.00")
             if not _wait_for(lambda: old in _text(page), 15):
-                return [float("inf")] * changes, state["errors"]
+                return Race([float("inf")] * changes, [], state["errors"])
             deadline = time.monotonic() + budget
             for number in range(1, changes + 1):
                 if time.monotonic() > deadline:
                     break
-                state.update(old=old, new=None, written=None, last_old=0.0, new_seen=0)
+                if variants:
+                    name = names[(number - 1) // RACE_BLOCK % len(names)]
+                    if not used or used[-1] != name:
+                        variants[name]()
+                    used.append(name)
+                    state["variant"] = name
+                state.update(old=old, new=None, written=None, last_old=0.0, last_old_cache="", new_seen=0)
                 written = time.monotonic()
                 state["new"] = new = shown(f"{PRICE_FROM + number}.00")
                 state["written"] = written
                 converged = _wait_for(lambda: state["new_seen"] >= 16, 15)
                 time.sleep(1.5)  # keep reading: a stale copy stored late would show up in this window
                 windows.append(max(0.0, state["last_old"] - written) * 1000 if converged else float("inf"))
+                last_old.append(state["last_old_cache"] or "none")
                 old = new
     finally:
         stop.set()
         for thread in readers:
             thread.join(timeout=15)
-    return windows, state["errors"]
+    return Race(windows, last_old, state["errors"], used, latencies)
 
 
 def _text(url: str) -> str:
@@ -199,8 +254,9 @@ def _wait_for(check: Any, seconds: float) -> bool:
     return True
 
 
-def run(*, quick: bool, products: int, users: int, output: Path) -> list[str]:
-    """Run the whole scenario on a cluster of its own; returns the BENCHMARKS.md section."""
+def run(*, quick: bool, products: int, users: int, output: Path, race_only: bool = False) -> list[str]:
+    """Run the whole scenario on a cluster of its own (with `race_only`, the warm-up and the purge race with
+    every planned change, two VCLs compared side by side, no burst or hang); returns the BENCHMARKS.md section."""
     plan = Timeline.for_run(quick)
     output.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="storefront-chaos-") as tmp:
@@ -248,6 +304,18 @@ def run(*, quick: bool, products: int, users: int, output: Path) -> list[str]:
             ):
                 locust = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
                 time.sleep(plan.warm)
+                if race_only:
+                    race = _price_race(
+                        edges[0].url,
+                        cluster.backends["pricing"],
+                        listing["items"][0],
+                        plan.price_changes,
+                        10**6,
+                        _loaded_variants(edges[0]),
+                    )
+                    locust.send_signal(signal.SIGINT)
+                    _wait(locust, deadline=time.monotonic() + 60)
+                    return _race_section(plan, products, users, race)
                 marks["before"] = time.time()
                 time.sleep(plan.before)
                 marks["burst"] = time.time()
@@ -261,14 +329,12 @@ def run(*, quick: bool, products: int, users: int, output: Path) -> list[str]:
                 time.sleep(plan.after)
                 marks["after_end"] = time.time()
                 product = listing["items"][0]
-                race, race_errors = _price_race(
+                race = _price_race(
                     edges[0].url, cluster.backends["pricing"], product, plan.price_changes, plan.race_budget
                 )
                 locust.send_signal(signal.SIGINT)
                 _wait(locust, deadline=time.monotonic() + 60)
-            return _section(
-                plan, products, users, seed_seconds, marks, burst, (race, race_errors), sampler, probe, samples
-            )
+            return _section(plan, products, users, seed_seconds, marks, burst, race, sampler, probe, samples)
         finally:
             for edge in edges:
                 edge.stop()
@@ -301,7 +367,7 @@ def _section(
     seed_seconds: float,
     marks: dict[str, float],
     burst: dict[str, int],
-    race_run: tuple[list[float], int],
+    race: Race,
     sampler: OriginSampler,
     probe: Probe,
     samples: Path,
@@ -335,26 +401,6 @@ def _section(
         table.append(f"| {' | '.join(cells)} |")
     recovered = next((p[0] for p in probe.rows if p[0] >= marks["resumed"] and p[1] == 200), None)
     recovery = f"{recovered - marks['resumed']:.1f} s" if recovered else "not within the run"
-    race, race_errors = race_run
-    settled = [w for w in race if w != float("inf")]
-    race_line = (
-        (
-            f"median {_pct(settled, 0.5):.0f} ms, **p99 {_pct(settled, 0.99):.0f} ms**, max {max(settled):.0f} ms over "
-            f"{len(settled)} changes"
-            if settled
-            else "no change settled"
-        )
-        + (
-            f"; in {len(race) - len(settled)} more the edge did not show the new price within 15 s"
-            if len(settled) < len(race)
-            else ""
-        )
-        + (
-            f" ({len(race)} of the planned {plan.price_changes} changes fitted in the race's {plan.race_budget:.0f} s)"
-            if len(race) < plan.price_changes
-            else ""
-        )
-    )
     failures = sum(not r[3] for r in rows)
     return [
         "## Chaos: 10x through the edges, a cache-busting burst, a hung catalog",
@@ -380,10 +426,63 @@ def _section(
         f"- Shopper requests in the whole run: {len(rows)}, failed: {failures} (pages never cached at an edge fail "
         "while the catalog hangs: a product page needs the catalog).",
         f"- Purge race under the same load (a US price changed, 8 readers on its page through the US edge): time "
-        f"from the price write to the last response showing the old price: {race_line}; reader requests with no "
-        f"answer within 10 s: {race_errors}.",
+        f"from the price write to the last response showing the old price: {_race_line(race, plan)}.",
         "",
     ]
+
+
+def _race_line(race: Race, plan: Timeline) -> str:
+    settled = [w for w in race.windows if w != float("inf")]
+    line = (
+        f"median {_pct(settled, 0.5):.0f} ms, **p99 {_pct(settled, 0.99):.0f} ms**, max {max(settled):.0f} ms over "
+        f"{len(settled)} changes"
+        if settled
+        else "no change settled"
+    )
+    if len(settled) < len(race.windows):
+        line += f"; in {len(race.windows) - len(settled)} more the edge did not show the new price within 15 s"
+    if len(race.windows) < plan.price_changes:
+        line += f" ({len(race.windows)} of the planned {plan.price_changes} changes fitted in the race's budget)"
+    slow = Counter(kind for window, kind in zip(race.windows, race.last_old, strict=False) if window > 1000)
+    if slow:
+        line += "; the last old copy in the changes over 1 s was " + ", ".join(
+            f"{count} x {kind}" for kind, count in slow.most_common()
+        )
+    return line + f"; reader requests with no answer within 10 s: {race.errors}"
+
+
+def _race_section(plan: Timeline, products: int, users: int, race: Race) -> list[str]:
+    lines = [
+        "## Purge race under load, two VCLs side by side",
+        "",
+        f"A {products}-product shop; {users} locust shoppers through the three regions' Varnish edges, origin page "
+        f"cache off; after {plan.warm:.0f} s of warm-up, a US price changed {plan.price_changes} times in a row "
+        "while 8 readers ask for its page through the US edge. The US edge alternates between two VCLs every "
+        f"{RACE_BLOCK} changes (`vcl.use`; the cache is shared): `purged-served` serves a purged copy while a "
+        "background fetch refreshes it, `purged-waits` makes shoppers wait for that refresh while the origin answers.",
+        "",
+        "| VCL | changes | old price outlived the write: median | p99 | max | last old copy served as | reader "
+        "requests | reader p50 / p95 / max |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name in dict.fromkeys(race.variants):
+        picked = [i for i, used in enumerate(race.variants) if used == name]
+        windows = [race.windows[i] for i in picked]
+        settled = [w for w in windows if w != float("inf")]
+        kinds = Counter(race.last_old[i] for i in picked)
+        cells = [
+            f"`{name}`",
+            f"{len(settled)} of {len(windows)} settled",
+            f"{_pct(settled, 0.5):.0f} ms" if settled else "-",
+            f"**{_pct(settled, 0.99):.0f} ms**" if settled else "-",
+            f"{max(settled):.0f} ms" if settled else "-",
+            ", ".join(f"{count} x {kind}" for kind, count in kinds.most_common()),
+            f"{len(race.latencies.get(name, []))}",
+            " / ".join(f"{_pct(race.latencies.get(name, []), q):.0f}" for q in (0.5, 0.95, 1.0)) + " ms",
+        ]
+        lines.append(f"| {' | '.join(cells)} |")
+    lines += ["", f"Reader requests with no answer within 10 s: {race.errors}.", ""]
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -392,8 +491,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--products", type=int, default=10_000)
     parser.add_argument("--users", type=int, default=600, help="shoppers (600 = 10x the load test's 1x of 60)")
     parser.add_argument("--output", type=Path, default=ROOT / "loadtest-report" / "chaos")
+    parser.add_argument("--race-only", action="store_true", help="only the warm-up and the purge race")
     args = parser.parse_args(argv)
-    print("\n".join(run(quick=args.quick, products=args.products, users=args.users, output=args.output)))
+    section = run(
+        quick=args.quick, products=args.products, users=args.users, output=args.output, race_only=args.race_only
+    )
+    print("\n".join(section))
     return 0
 
 

@@ -113,15 +113,14 @@ async def test_coalesced_waiters_share_a_failure() -> None:
     assert render.calls == 1 and all(isinstance(r, ConnectionError) for r in results)
 
 
-async def test_soft_purge_serves_stale_once_and_hard_purge_drops() -> None:
+async def test_a_soft_purged_page_is_rendered_again_and_hard_purge_drops() -> None:
     clock, render = Clock(), Renderer(b"v1", b"v2", b"v3")
     cache = PageCache(1 << 20, clock=clock)
     await cache.get_or_render("/p", render)
     await cache.get_or_render("/other", Renderer(b"o"))
     assert cache.purge(["product:1"], soft=True) == 2
     got, outcome = await cache.get_or_render("/p", render)
-    assert (got.body, outcome) == (b"v1", "STALE")
-    await cache.drain()
+    assert (got.body, outcome) == (b"v2", "MISS")  # never the purged copy while a render succeeds
     assert (await cache.get_or_render("/p", render))[0].body == b"v2"
     assert cache.purge(["product:1"], soft=False) == 2
     got, outcome = await cache.get_or_render("/p", render)
@@ -129,7 +128,17 @@ async def test_soft_purge_serves_stale_once_and_hard_purge_drops() -> None:
     assert cache.purge(["product:999"]) == 0
 
 
-async def test_a_render_that_straddles_a_purge_is_stored_stale() -> None:
+async def test_a_soft_purged_page_stands_in_when_its_render_fails() -> None:
+    render = Renderer(b"v1")
+    cache = PageCache(1 << 20)
+    await cache.get_or_render("/p", render)
+    cache.purge(["product:1"], soft=True)
+    render.fail = True
+    got, outcome = await cache.get_or_render("/p", render)
+    assert (got.body, outcome) == (b"v1", "STALE-IF-ERROR")
+
+
+async def test_a_render_that_straddles_a_purge_is_rendered_again() -> None:
     """The purge-versus-fetch race: content read before the purge must not be served as fresh after it."""
     rendering, gate = asyncio.Event(), asyncio.Event()
 
@@ -144,9 +153,8 @@ async def test_a_render_that_straddles_a_purge_is_stored_stale() -> None:
     cache.purge(["product:1"])
     gate.set()
     await pending
-    _, outcome = await cache.get_or_render("/p", Renderer(b"new"))
-    assert outcome == "STALE"  # never a fresh HIT for the pre-purge render
-    await cache.drain()
+    got, outcome = await cache.get_or_render("/p", Renderer(b"new"))
+    assert (got.body, outcome) == (b"new", "MISS")  # never the pre-purge render
     assert (await cache.get_or_render("/p", Renderer(b"newer")))[0].body == b"new"
 
 
@@ -179,10 +187,9 @@ async def test_a_degraded_render_replaces_a_copy_a_purge_made_stale() -> None:
     await cache.get_or_render("/p", lambda: _value(old))
     assert cache.purge(["sku:1"]) == 1
     got, outcome = await cache.get_or_render("/p", lambda: _value(new))
-    assert (got.body, outcome) == (b"old price", "STALE")  # revalidated in the background...
-    await cache.drain()
-    got, outcome = await cache.get_or_render("/p", lambda: _value(new))
-    assert (got.body, outcome) == (b"new price, no nav", "HIT")  # ...by the degraded render
+    assert (got.body, outcome) == (b"new price, no nav", "MISS")
+    got, outcome = await cache.get_or_render("/p", lambda: _value(old))
+    assert (got.body, outcome) == (b"new price, no nav", "HIT")  # stored in its place
 
 
 async def test_a_degraded_render_never_replaces_a_good_copy_but_fills_an_empty_slot() -> None:

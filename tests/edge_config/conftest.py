@@ -135,7 +135,7 @@ def edge_with(varnishd: str, recorder: Callable[[Handler], Recorder]) -> Iterato
     arguments go to `render_vcl` (grace, stale_if_error, keep, first_byte_timeout, failure_hold)."""
     started: list[Varnish] = []
 
-    def start(handler: Handler, **vcl_options: float) -> tuple[Varnish, Recorder]:
+    def start(handler: Handler, **vcl_options: float | bool) -> tuple[Varnish, Recorder]:
         backend = recorder(handler)
         varnish = Varnish(
             region=load_regions().get("eu"),  # type: ignore[arg-type]

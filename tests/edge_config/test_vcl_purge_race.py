@@ -1,6 +1,7 @@
-"""A page fetched while a purge runs is kept only for a moment: xkey skips objects still being fetched, so the
-VCL keeps a response whose fetch started before the last purge for half a second and then revalidates it
-(instead of a second purge later, and without sending every shopper to the origin while purges keep coming)."""
+"""Purges and fetches racing. A purged copy is not served while the origin answers: shoppers wait on its refresh.
+A page fetched while a purge runs is kept only for a moment: xkey skips objects still being fetched, so the VCL
+keeps a response whose fetch started before the last purge for half a second and then revalidates it (instead of
+a second purge later, and without sending every shopper to the origin while purges keep coming)."""
 
 from __future__ import annotations
 
@@ -75,18 +76,51 @@ def test_a_page_fetched_during_a_purge_is_fetched_again(edge_with: EdgeFactory, 
     assert get(varnish).text == "v2"
 
 
-def test_a_background_fetch_during_a_purge_is_revalidated(edge_with: EdgeFactory) -> None:
+def test_after_a_purge_shoppers_wait_for_the_new_copy_on_one_fetch(edge_with: EdgeFactory) -> None:
+    """A purge means the copy shows something that changed (a price): nobody is served it while the origin
+    answers; everyone asking meanwhile waits on the one fetch that refreshes it."""
+    origin = SlowOrigin()
+    varnish, backend = edge_with(origin)
+    assert get(varnish).text == "v1"
+    origin.version, origin.hold = 2, 1
+    purge(varnish, soft=True)
+    first, first_answer = in_background(lambda: get(varnish))
+    assert origin.held.wait(10)  # the refresh is in flight
+    waiting = varnish.counter("MAIN.busy_sleep")
+    second, second_answer = in_background(lambda: get(varnish))
+    assert eventually(lambda: varnish.counter("MAIN.busy_sleep") > waiting)  # on the refresh's waiting list
+    origin.release.set()
+    first.join(15)
+    second.join(15)
+    assert [first_answer[0].text, second_answer[0].text] == ["v2", "v2"]
+    assert len(backend.seen(PAGE)) == 2  # the first fetch and the one refresh
+    assert backend.seen(PAGE)[-1]["headers"].get("storefront-refresh") == "purged"  # admitted first when busy
+
+
+def test_with_waiting_off_a_purged_copy_is_served_while_it_is_refreshed(edge_with: EdgeFactory) -> None:
+    origin = SlowOrigin()
+    varnish, _ = edge_with(origin, purged_waits=False)
+    assert get(varnish).text == "v1"
+    origin.version = 2
+    purge(varnish, soft=True)
+    stale = get(varnish)
+    assert (stale.headers["x-cache"], stale.text) == ("STALE", "v1")
+    assert eventually(lambda: get(varnish).text == "v2")
+
+
+def test_a_refresh_under_way_during_a_later_purge_is_revalidated(edge_with: EdgeFactory) -> None:
     origin = SlowOrigin()
     varnish, _ = edge_with(origin)
     assert get(varnish).text == "v1"
     origin.hold = 1
-    purge(varnish, soft=True)  # stale: the next hit is served v1 while a background fetch revalidates
-    stale = get(varnish)
-    assert (stale.headers["x-cache"], stale.text) == ("STALE", "v1")
-    assert origin.held.wait(10)  # that background fetch read v1 and is still in flight
+    purge(varnish, soft=True)
+    thread, answers = in_background(lambda: get(varnish))  # waits on the refresh
+    assert origin.held.wait(10)  # that refresh read v1 and is still in flight
     origin.version = 2
     purge(varnish, soft=True)
     origin.release.set()
+    thread.join(15)
+    assert answers[0].text == "v1"  # what its fetch read
 
     def fresh() -> bool:
         answer = get(varnish)

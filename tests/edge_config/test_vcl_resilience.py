@@ -99,6 +99,23 @@ def test_a_cached_page_is_served_stale_for_the_whole_window_whatever_the_failure
     assert eventually(lambda: get(varnish).text == f"{PAGE} v2")  # a background fetch refreshes it
 
 
+@pytest.mark.parametrize("failure", ["503", "timeout", "refused"])
+def test_a_purged_copy_is_still_served_when_its_refresh_fails(edge_with: EdgeFactory, failure: str) -> None:
+    """Shoppers wait for the refresh of a purged copy only while the origin answers: an old price beats an
+    error page."""
+    origin = Origin(max_age=60)
+    varnish, backend = edge_with(origin, **SHORT)
+    assert get(varnish).text == f"{PAGE} v1"
+    fail(origin, backend, failure)
+    try:
+        soft_purge(varnish)
+        answer = get(varnish)
+        assert (answer.status_code, answer.text) == (200, f"{PAGE} v1")
+    finally:
+        recover(origin, backend, failure)
+    assert eventually(lambda: get(varnish).text == f"{PAGE} v2", timeout=30)
+
+
 def test_shoppers_stop_waiting_for_a_hung_origin(edge_with: EdgeFactory) -> None:
     """Many shoppers on a page past its grace while the origin hangs: all get the stale copy within about one
     first-byte timeout, and once a fetch has failed, the next ones get it at once."""

@@ -22,8 +22,17 @@ DEADLINE = 60.0
 
 @pytest.fixture(scope="module")
 def bare_origin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """A stack of its own (these tests hang and stop services), with the origin's page cache off."""
-    extra = {"STOREFRONT_PAGE_CACHE": "off", "STOREFRONT_CMS_CACHE_TTL": "0"}
+    """A stack of its own (these tests hang and stop services), with the origin's page cache off.
+
+    Read budgets are several times the defaults, so a loaded machine cannot blow them: a test tells isolation
+    from starvation by the catalog's budget outlasting the CMS's (a CMS read queued behind hung catalog reads
+    would fail), not by how fast a healthy read is."""
+    extra = {
+        "STOREFRONT_PAGE_CACHE": "off",
+        "STOREFRONT_CMS_CACHE_TTL": "0",
+        "STOREFRONT_CMS_TIMEOUT": "2",
+        "STOREFRONT_CATALOG_TIMEOUT": "4",
+    }
     with running_stack(tmp_path_factory.mktemp("resilience"), **extra) as running:
         yield running
 
