@@ -381,11 +381,48 @@ def _ready_carts(client: httpx.Client, checkout: str, sku: str, count: int) -> l
     return carts
 
 
-def bench_checkout(cluster: Cluster, quick: bool) -> list[str]:
-    """Order placement on one checkout worker (SQLite), all orders for one hot SKU, against pricing a cart."""
-    count, concurrency = (40, 4) if quick else (600, 8)
-    checkout, auth = cluster.backends["checkout"], {"Authorization": f"Bearer {TOKEN}"}
-    sku = httpx.get(f"{cluster.backends['catalog']}/products", params={"region": "us"}).json()["items"][0]["skus"][0]
+PG_ADMIN_DSN = os.environ.get("STOREFRONT_BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+async def _pg_admin(sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@contextmanager
+def _postgres_database() -> Iterator[str | None]:
+    """A fresh PostgreSQL database for one benchmark, dropped after; None when no server answers."""
+    name = f"storefront_bench_{os.getpid()}_{time.monotonic_ns()}"
+    try:
+        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    except Exception:  # no server here: the section says so instead
+        yield None
+        return
+    try:
+        yield f"{PG_ADMIN_DSN.rsplit('/', 1)[0].replace('postgresql://', 'postgresql+asyncpg://')}/{name}"
+    finally:
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _checkout_on_postgres(cluster: Cluster, database_url: str, workers: int) -> str:
+    """A second checkout service beside the cluster's, on PostgreSQL (migrated first) with `workers` processes."""
+    url = f"http://127.0.0.1:{free_port()}"
+    extra = {"STOREFRONT_CHECKOUT_URL": url, "STOREFRONT_CHECKOUT_DATABASE_URL": database_url}
+    env = cluster.env(**extra, STOREFRONT_CHECKOUT_WORKERS=str(workers))
+    migrate = [sys.executable, "-m", "storefront", "db", "upgrade", "checkout"]
+    subprocess.run(migrate, env=env, check=True, stdout=subprocess.DEVNULL)  # noqa: S603
+    return cluster.service("checkout", url, **extra, STOREFRONT_CHECKOUT_WORKERS=str(workers))
+
+
+def _place_orders(checkout: str, sku: str, count: int, concurrency: int) -> dict[str, tuple[float, list[float]]]:
+    """Reads of `count` ready carts, then an order for each: (per second, latencies in ms) for both; the stock
+    left afterwards must be exactly what was not sold."""
+    auth = {"Authorization": f"Bearer {TOKEN}"}
     with httpx.Client(timeout=30) as client:
         client.put(f"{checkout}/admin/stock/us/{sku}", json={"on_hand": count * 2}, headers=auth).raise_for_status()
         carts = _ready_carts(client, checkout, sku, count)
@@ -416,29 +453,58 @@ def bench_checkout(cluster: Cluster, quick: bool) -> list[str]:
         body = {"cart_id": cart["id"], "card": card, "expected_total": cart["total"]["amount"]}  # type: ignore[index]
         return client.post(f"{checkout}/orders", json=body, headers={"Idempotency-Key": f"bench-{number}-{sku}"})
 
-    read_rps, read_times = asyncio.run(run(read))
-    order_rps, order_times = asyncio.run(run(order))
+    figures = {"read": asyncio.run(run(read)), "order": asyncio.run(run(order))}
     stock = httpx.get(f"{checkout}/admin/stock/us/{sku}", headers=auth).json()
     if stock["on_hand"] != count or stock["reserved"] != 0:
         raise RuntimeError(f"stock after {count} orders is {stock}, expected on_hand {count} and nothing reserved")
+    return figures
+
+
+def bench_checkout(cluster: Cluster, quick: bool) -> list[str]:
+    """Order placement, all orders for one hot SKU: one checkout worker on SQLite beside two on PostgreSQL,
+    in alternating rounds of the same run; reading the same carts is the baseline."""
+    count, concurrency, rounds = (20, 4, 1) if quick else (300, 8, 2)
+    skus = httpx.get(f"{cluster.backends['catalog']}/products", params={"region": "us"}).json()["items"][0]["skus"]
+    sku = skus[0]
+    with _postgres_database() as database_url:
+        checkouts = {"SQLite, 1 worker": cluster.backends["checkout"]}
+        if database_url is not None:
+            checkouts["PostgreSQL, 2 workers"] = _checkout_on_postgres(cluster, database_url, workers=2)
+        results: dict[str, dict[str, list[float]]] = {name: {} for name in checkouts}
+        seconds: dict[str, dict[str, float]] = {name: {"read": 0.0, "order": 0.0} for name in checkouts}
+        for _ in range(rounds):
+            for name, url in checkouts.items():
+                for call, (per_second, times) in _place_orders(url, sku, count, concurrency).items():
+                    results[name].setdefault(call, []).extend(times)
+                    seconds[name][call] += len(times) / per_second
+        for url in checkouts.values():
+            if url != cluster.backends["checkout"]:
+                cluster.release(url)
+    rows = []
+    for name, calls in results.items():
+        orders, reads = calls["order"], calls["read"]
+        order_rps, read_rps = len(orders) / seconds[name]["order"], len(reads) / seconds[name]["read"]
+        rows.append(
+            f"| {name} | **{order_rps:.0f}** | {statistics.median(orders):.1f} ms | **{pct(orders, 0.95):.1f} ms** | "
+            f"{read_rps:.0f} | {order_rps / read_rps:.2f} |"
+        )
+    if len(checkouts) == 1:
+        rows.append(f"| PostgreSQL, 2 workers | not run: no PostgreSQL at {PG_ADMIN_DSN} | | | | |")
     return [
         "## Checkout: order placement",
         "",
-        f"One checkout worker on SQLite; {count} ready carts (one unit of the same SKU each, so every order contends "
-        f"for one stock row), {concurrency} concurrent clients. Placing an order prices the cart (catalog and pricing "
-        "over HTTP), claims the Idempotency-Key, holds stock and records the order in one transaction, charges the "
-        "test provider (its own write), then commits stock, the outbox events and the key's response in a second. "
-        "The baseline is reading the same carts (`GET /carts/{id}`: the same two upstream reads, no writes).",
+        f"{rounds} round(s) of {count} ready carts per checkout, alternating, each cart one unit of the same SKU (so "
+        f"every order contends for one stock row), {concurrency} concurrent clients. Placing an order prices the cart "
+        "(catalog and pricing over HTTP), claims the Idempotency-Key, holds stock and records the order in one "
+        "transaction, charges the test provider (its own write), then commits stock, the outbox events and the key's "
+        "response in a second. The baseline is reading the same carts (`GET /carts/{id}`: the same two upstream "
+        "reads, no writes). Both checkouts share the one catalog and pricing of the run.",
         "",
-        "| call | per second | median | p95 |",
-        "|---|---|---|---|",
-        f"| `POST /orders` | **{order_rps:.0f}** | {statistics.median(order_times):.1f} ms | "
-        f"**{pct(order_times, 0.95):.1f} ms** |",
-        f"| `GET /carts/{{id}}` (baseline) | {read_rps:.0f} | {statistics.median(read_times):.1f} ms | "
-        f"{pct(read_times, 0.95):.1f} ms |",
-        f"| orders / cart reads | {order_rps / read_rps:.2f} | | |",
+        "| checkout | orders/s | order median | order p95 | cart reads/s | orders / reads |",
+        "|---|---|---|---|---|---|",
+        *rows,
         "",
-        f"Afterwards the SKU had exactly {stock['on_hand']} of {count * 2} left and nothing reserved.",
+        "After every round the SKU had exactly the stock that was not sold left and nothing reserved.",
         "",
     ]
 

@@ -52,6 +52,10 @@ class Cluster:
         for name in BACKENDS:
             self._wait(name, self.backends[name], spawn(name, self.env(), quiet=True))
 
+    def service(self, name: str, url: str, **extra: str) -> str:
+        """Another instance of a service at `url` (its `STOREFRONT_{NAME}_URL` and settings in `extra`)."""
+        return self._wait(name, url, spawn(name, self.env(**extra), quiet=True))
+
     def origin(self, **extra: str) -> str:
         url = f"http://127.0.0.1:{free_port()}"
         return self._wait("origin", url, spawn("origin", self.env(STOREFRONT_ORIGIN_URL=url, **extra), quiet=True))

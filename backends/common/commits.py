@@ -7,7 +7,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -32,6 +32,12 @@ def notify_before_commit(session: Any) -> None:
     commit, never before the events are visible and never for a transaction rolled back."""
     for table in sorted(session.info.get(_ADDED, ())):
         session.execute(text(f'NOTIFY "{notify_channel(table)}"'))
+
+
+class Fires(Protocol):
+    """Anything woken by a commit elsewhere: an outbox's readers, the invalidator's purgers."""
+
+    def fire(self) -> None: ...
 
 
 class OutboxSignal:
@@ -59,7 +65,7 @@ class OutboxSignal:
 
 
 @asynccontextmanager
-async def commits_elsewhere(engine: AsyncEngine, table: str, signal: OutboxSignal) -> AsyncIterator[None]:
+async def commits_elsewhere(engine: AsyncEngine, table: str, signal: Fires) -> AsyncIterator[None]:
     """While open, fire `signal` when another process (another worker or replica) commits events to `table`:
     LISTEN on one connection of its own, on PostgreSQL; nothing on SQLite, whose deployments run one process
     per database. A notification missed (the connection lost) costs a reader at most its recheck."""

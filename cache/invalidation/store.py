@@ -6,6 +6,7 @@ purger what is due, acknowledge or retry deliveries, and build receipts.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Sequence
@@ -16,9 +17,10 @@ from typing import Any, Protocol
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from backends.common.commits import Fires, commits_elsewhere, note_outbox_events
 from backends.common.db import Database, utcnow
 from cache.invalidation import log as sql
-from cache.invalidation.log import OutboxCursor, backoff
+from cache.invalidation.log import OutboxCursor, PurgeRequest, backoff
 from cache.invalidation.targets import EdgeId, Target
 
 GROUP = "purgers"
@@ -65,6 +67,7 @@ class PurgeStore(Protocol):
     async def ack(self, items: Sequence[Due], removed: int, now: datetime) -> None: ...
     async def retry(self, items: Sequence[Due], error: str, now: datetime) -> None: ...
     async def receipt(self, purge_id: str) -> dict[str, Any] | None: ...
+    async def watch(self, wake: Fires) -> None: ...
 
 
 class SqlPurgeStore:
@@ -74,6 +77,8 @@ class SqlPurgeStore:
         self.db = db
 
     async def _record(self, session: Any, spec: PurgeSpec) -> tuple[str, bool]:
+        # The commit wakes the leader's purgers in other invalidator processes too (NOTIFY, on PostgreSQL).
+        note_outbox_events(session, PurgeRequest.__tablename__)
         return await sql.record_purge(
             session,
             keys=spec.keys,
@@ -146,6 +151,12 @@ class SqlPurgeStore:
         async with self.db.sessionmaker() as session:
             return await sql.receipt(session, purge_id)
 
+    async def watch(self, wake: Fires) -> None:
+        """Until cancelled, `wake` purgers when another process (a follower's purge API) records a purge:
+        LISTEN on PostgreSQL; nothing on SQLite, which runs one invalidator process (`purge_recheck` bounds it)."""
+        async with commits_elsewhere(self.db.engine, PurgeRequest.__tablename__, wake):
+            await asyncio.Event().wait()
+
 
 class RedisPurgeStore:
     """Redis Streams: one stream per region (`purges:{region}`) with its own consumer group.
@@ -210,6 +221,7 @@ class RedisPurgeStore:
                 return (await self.redis.get(self._k("dedupe", spec.dedupe_key))).decode(), False
         async with self.redis.pipeline(transaction=True) as pipe:
             self._stage(pipe, spec, purge_id, utcnow())
+            pipe.publish(self._k("purges-recorded"), purge_id)  # wakes the leader's purgers in other processes
             await pipe.execute()
         return purge_id, True
 
@@ -325,3 +337,13 @@ class RedisPurgeStore:
             "complete": all(e["acknowledged_at"] for e in regions.values()),
             "regions": regions,
         }
+
+    async def watch(self, wake: Fires) -> None:
+        """Until cancelled, `wake` purgers when any process records a purge (its own included: harmless)."""
+        pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        try:
+            await pubsub.subscribe(self._k("purges-recorded"))
+            async for _message in pubsub.listen():
+                wake.fire()
+        finally:
+            await pubsub.aclose()

@@ -164,6 +164,8 @@ class PurgeWake:
         for event in self._events.values():
             event.set()
 
+    fire = set  # the name commit signals use (`backends.common.commits.Fires`)
+
     def of(self, region: str) -> asyncio.Event:
         return self._events[region]
 
@@ -171,8 +173,24 @@ class PurgeWake:
 async def run_purgers(app: Litestar) -> None:
     settings: InvalidatorSettings = app.state.settings
     async with asyncio.TaskGroup() as group:
+        group.create_task(_wake_on_purges_recorded_elsewhere(app))
         for region in settings.regions:
             group.create_task(_purger(app, region.code))
+
+
+async def _wake_on_purges_recorded_elsewhere(app: Litestar) -> None:
+    """Only the leader runs purgers, but any invalidator process may record a purge (its API, a webhook): the
+    store tells the leader at once. A lost connection is opened again; `purge_recheck` covers the gap."""
+    store: PurgeStore = app.state.purge_store
+    failures = 0
+    while True:
+        try:
+            await store.watch(app.state.purge_signal)
+        except Exception as exc:
+            failures += 1
+            _log.warning("not woken by purges recorded elsewhere (%s); listening again", type(exc).__name__)
+            app.state.purge_signal.set()  # something may have been recorded meanwhile
+            await asyncio.sleep(min(30.0, 0.5 * 2**failures))
 
 
 async def _purger(app: Litestar, region: str) -> None:
