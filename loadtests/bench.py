@@ -414,7 +414,7 @@ def _checkout_on_postgres(cluster: Cluster, database_url: str, workers: int) -> 
     url = f"http://127.0.0.1:{free_port()}"
     extra = {"STOREFRONT_CHECKOUT_URL": url, "STOREFRONT_CHECKOUT_DATABASE_URL": database_url}
     env = cluster.env(**extra, STOREFRONT_CHECKOUT_WORKERS=str(workers))
-    migrate = [sys.executable, "-m", "storefront", "db", "upgrade", "checkout"]
+    migrate = [sys.executable, "-m", "storefront", "db", "upgrade", "--service", "checkout"]
     subprocess.run(migrate, env=env, check=True, stdout=subprocess.DEVNULL)  # noqa: S603
     return cluster.service("checkout", url, **extra, STOREFRONT_CHECKOUT_WORKERS=str(workers))
 
@@ -451,7 +451,7 @@ def _place_orders(checkout: str, sku: str, count: int, concurrency: int) -> dict
     def order(client: httpx.AsyncClient, cart: dict[str, object], number: int) -> object:
         card = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2099, "cvc": "123"}
         body = {"cart_id": cart["id"], "card": card, "expected_total": cart["total"]["amount"]}  # type: ignore[index]
-        return client.post(f"{checkout}/orders", json=body, headers={"Idempotency-Key": f"bench-{number}-{sku}"})
+        return client.post(f"{checkout}/orders", json=body, headers={"Idempotency-Key": f"bench-{cart['id']}"})
 
     figures = {"read": asyncio.run(run(read)), "order": asyncio.run(run(order))}
     stock = httpx.get(f"{checkout}/admin/stock/us/{sku}", headers=auth).json()
@@ -464,8 +464,10 @@ def bench_checkout(cluster: Cluster, quick: bool) -> list[str]:
     """Order placement, all orders for one hot SKU: one checkout worker on SQLite beside two on PostgreSQL,
     in alternating rounds of the same run; reading the same carts is the baseline."""
     count, concurrency, rounds = (20, 4, 1) if quick else (300, 8, 2)
-    skus = httpx.get(f"{cluster.backends['catalog']}/products", params={"region": "us"}).json()["items"][0]["skus"]
-    sku = skus[0]
+    listing = httpx.get(
+        f"{cluster.backends['catalog']}/products", params={"region": "us", "page_size": 1, "facets": False}, timeout=30
+    )
+    sku = listing.raise_for_status().json()["items"][0]["skus"][0]
     with _postgres_database() as database_url:
         checkouts = {"SQLite, 1 worker": cluster.backends["checkout"]}
         if database_url is not None:
