@@ -30,7 +30,7 @@ from pathlib import Path
 import httpx
 
 from edge_config.ports import free_port
-from loadtests.cluster import ROOT, TOKEN, Cluster
+from loadtests.cluster import ROOT, TOKEN, Cluster, stop_children_on_sigterm
 from loadtests.loadtest import FROM_EDGE_CACHE
 from stack.processes import stop
 
@@ -719,4 +719,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    stop_children_on_sigterm()
     raise SystemExit(main())

@@ -35,7 +35,7 @@ import httpx
 from cache.canonical import canonical_path, canonical_query, kind_of
 from edge_config.varnish import Varnish
 from edge_config.vcl import render_vcl
-from loadtests.cluster import ROOT, TOKEN, Cluster
+from loadtests.cluster import ROOT, TOKEN, Cluster, stop_children_on_sigterm
 from loadtests.loadtest import OriginSampler, Sample, _load, _pct, _wait
 
 PRICE_FROM = 10  # dollars: the race's list prices are 10.00, 11.00, ... (far apart, so promotions keep them apart)
@@ -501,4 +501,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    stop_children_on_sigterm()
     raise SystemExit(main())

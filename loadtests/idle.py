@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psutil
 
-from loadtests.cluster import Cluster
+from loadtests.cluster import Cluster, stop_children_on_sigterm
 
 GOAL = 2.0  # percent of one core, the whole stack
 
@@ -80,4 +80,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    stop_children_on_sigterm()
     raise SystemExit(main())

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import threading
+from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,19 +22,25 @@ from tests.edge_config.conftest import Recorder, recorder  # noqa: F401 - the fi
 DELIVERY_DEADLINE = 30.0  # seconds: generous for a loaded machine, far below the purge recheck below
 
 
-def _purged_keys(edge: Recorder) -> set[str]:
-    return {key for request in edge.requests for key in json.loads(request["body"] or b"{}").get("keys", [])}
+class _Edge:
+    """Answers purges as an edge would and signals each key it receives."""
+
+    def __init__(self) -> None:
+        self.received: defaultdict[str, threading.Event] = defaultdict(threading.Event)
+
+    def __call__(self, request: dict) -> tuple[int, dict[str, str], bytes]:
+        for key in json.loads(request["body"] or b"{}").get("keys", []):
+            self.received[key].set()
+        return 200, {"Content-Type": "application/json"}, b'{"purged": 1}'
+
+    async def delivered(self, key: str) -> None:
+        arrived = await asyncio.to_thread(self.received[f"{key}@us"].wait, DELIVERY_DEADLINE)
+        assert arrived, f"{key} was not delivered within {DELIVERY_DEADLINE} s"
 
 
 async def _purge(client: httpx.AsyncClient, key: str) -> None:
     response = await client.post("/admin/purges", json={"keys": [key], "regions": ["us"]}, headers=ADMIN)
     assert response.status_code == 202, response.text
-
-
-async def _delivered(edge: Recorder, key: str) -> None:
-    async with asyncio.timeout(DELIVERY_DEADLINE):
-        while f"{key}@us" not in _purged_keys(edge):
-            await asyncio.sleep(0.05)
 
 
 @pytest.mark.parametrize("log", ["postgresql", "redis"])
@@ -43,7 +51,8 @@ async def test_a_purge_recorded_by_a_follower_is_delivered_by_the_leader_without
     tmp_path: Path,
     recorder: Callable[..., Recorder],  # noqa: F811
 ) -> None:
-    edge = recorder(lambda _request: (200, {"Content-Type": "application/json"}, b'{"purged": 1}'))
+    purges = _Edge()
+    edge = recorder(purges)
     env = {"STOREFRONT_DATA_DIR": str(tmp_path), "STOREFRONT_ADMIN_TOKEN": "test-admin"}
     env |= {"STOREFRONT_INVALIDATOR_DATABASE_URL": postgres_url, "STOREFRONT_ORIGIN_URL": edge.url}
     env |= {"STOREFRONT_PURGE_RECHECK": "3600"}  # a purger that is not woken sleeps past the test's deadline
@@ -54,12 +63,12 @@ async def test_a_purge_recorded_by_a_follower_is_delivered_by_the_leader_without
 
     async with running(first), client_for(first) as to_first:
         await _purge(to_first, "before-the-second")
-        await _delivered(edge, "before-the-second")  # only a leader delivers: the first process leads
+        await purges.delivered("before-the-second")  # only a leader delivers: the first process leads
         async with running(second), client_for(second) as to_second:
             await _purge(to_second, "through-the-follower")
-            await _delivered(edge, "through-the-follower")
+            await purges.delivered("through-the-follower")
             await _purge(to_first, "through-the-leader")
-            await _delivered(edge, "through-the-leader")
+            await purges.delivered("through-the-leader")
 
     keys = [key for request in edge.requests for key in json.loads(request["body"]).get("keys", [])]
     assert sorted(keys) == ["before-the-second@us", "through-the-follower@us", "through-the-leader@us"]  # once each
