@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 DEFAULT_REGIONS_FILE = Path(__file__).with_name("regions.toml")
 _TAX_MODES = frozenset({"sales_tax_added", "vat_included", "gst_included"})
+NODE_PORT_STEP = 100  # node k of a Varnish edge listens k * 100 ports above the URL the catalogue gives it
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +69,36 @@ class RegionCatalogue:
 
     def regions_showing_locale(self, locale: str) -> tuple[str, ...]:
         return tuple(r.code for r in self.regions if locale in r.locales)
+
+    def with_edge_nodes(self, nodes: int) -> RegionCatalogue:
+        """Each Varnish edge run as `nodes` nodes, every one a purge target of its own; node k listens
+        `k * NODE_PORT_STEP` ports above the catalogue's URL. Hosted edges (Fastly, Cloudflare, CloudFront) are
+        one service however many machines serve them, so they stay as they are."""
+        if nodes == 1:
+            return self
+        return RegionCatalogue(
+            tuple(
+                replace(region, edges=tuple(node for edge in region.edges for node in _nodes_of(edge, nodes)))
+                for region in self.regions
+            )
+        )
+
+
+def _nodes_of(edge: Edge, nodes: int) -> tuple[Edge, ...]:
+    if edge.kind != "varnish":
+        return (edge,)
+    address = urlsplit(edge.get("url"))
+    if address.port is None:
+        raise ValueError(f"a Varnish edge run as several nodes needs a port in its url, got {edge.get('url')!r}")
+    fields = dict(edge.fields)
+    return tuple(
+        Edge.of(
+            "varnish",
+            **fields
+            | {"url": address._replace(netloc=f"{address.hostname}:{address.port + k * NODE_PORT_STEP}").geturl()},
+        )
+        for k in range(nodes)
+    )
 
 
 def load_regions(path: Path | str | None = None) -> RegionCatalogue:

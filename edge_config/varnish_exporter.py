@@ -1,4 +1,4 @@
-"""Prometheus text for each region's Varnish, read from `varnishstat -j` at scrape time, served on loopback."""
+"""Prometheus text for every Varnish node, read from `varnishstat -j` at scrape time, served on loopback."""
 
 from __future__ import annotations
 
@@ -50,28 +50,29 @@ def varnishstat(workdir: Path) -> dict[str, Any]:
 
 @dataclass(eq=False)  # the registry keeps collectors in a dict
 class VarnishCollector:
-    """One scrape runs varnishstat once per region; a region whose Varnish does not answer reports `varnish_up 0`."""
+    """One scrape runs varnishstat once per node; a node that does not answer reports `varnish_up 0`."""
 
-    workdirs: Mapping[str, Path]  # region code -> the Varnish's `-n` directory
+    workdirs: Mapping[tuple[str, str], Path]  # (region code, node address) -> the Varnish's `-n` directory
 
     def describe(self) -> list[Metric]:
         return []  # every name is made in `collect`
 
     def collect(self) -> Iterable[Metric]:
-        up = GaugeMetricFamily("varnish_up", "1 when varnishstat answered for the region.", labels=["region"])
-        families = {
-            field: CounterMetricFamily(name, doc, labels=["region"]) for field, (name, doc) in COUNTERS.items()
-        } | {field: GaugeMetricFamily(name, doc, labels=["region"]) for field, (name, doc) in GAUGES.items()}
-        for region, workdir in self.workdirs.items():
+        labels = ["region", "node"]
+        up = GaugeMetricFamily("varnish_up", "1 when varnishstat answered for the node.", labels=labels)
+        families = {field: CounterMetricFamily(name, doc, labels=labels) for field, (name, doc) in COUNTERS.items()} | {
+            field: GaugeMetricFamily(name, doc, labels=labels) for field, (name, doc) in GAUGES.items()
+        }
+        for (region, node), workdir in self.workdirs.items():
             try:
                 stats = varnishstat(workdir)
             except (OSError, subprocess.SubprocessError, ValueError):
-                up.add_metric([region], 0)
+                up.add_metric([region, node], 0)
                 continue
-            up.add_metric([region], 1)
+            up.add_metric([region, node], 1)
             for field, family in families.items():
                 if field in stats:
-                    family.add_metric([region], stats[field]["value"])
+                    family.add_metric([region, node], stats[field]["value"])
         yield up
         yield from families.values()
 
@@ -80,7 +81,7 @@ class VarnishCollector:
 class VarnishExporter:
     """Serves `/metrics` (any path, in fact) on `host:port` from a daemon thread until `stop`."""
 
-    workdirs: Mapping[str, Path]
+    workdirs: Mapping[tuple[str, str], Path]
     port: int
     host: str = "127.0.0.1"
     _server: WSGIServer | None = None

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from edge_config import load_regions
-from edge_config.ports import free_port
+from edge_config.ports import free_node_port, free_port
 from edge_config.varnish import Varnish
 from stack.processes import spawn, stop, wait_healthy
 
@@ -96,18 +96,21 @@ class Cluster:
         process = subprocess.Popen([*cmd, "--log-level", "warning"], env=env, start_new_session=True)  # noqa: S603
         return self._wait("bare", f"http://127.0.0.1:{port}", process)
 
-    def edges(self, **extra: str) -> tuple[list[Varnish], dict[str, str]]:
-        """One Varnish per region on free ports (not started), and the environment that tells the origin and
-        invalidator about them; set each edge's `origin_url` before starting it."""
-        edge_ports = {r.code: free_port() for r in load_regions()}
+    def edges(self, nodes: int = 1, **extra: str) -> tuple[list[Varnish], dict[str, str]]:
+        """`nodes` Varnish nodes per region on free ports (not started), and the environment that tells the origin
+        and invalidator about them; set each edge's `origin_url` before starting it."""
+        edge_ports = {r.code: free_node_port(nodes) for r in load_regions()}
         regions_file = self.data_dir / f"regions-{time.monotonic_ns()}.toml"
         source = (ROOT / "edge_config" / "regions.toml").read_text()
         for code, default in (("us", 8081), ("eu", 8082), ("apac", 8083)):
             source = source.replace(f"http://127.0.0.1:{default}", f"http://127.0.0.1:{edge_ports[code]}")
         regions_file.write_text(source)
-        env = {"STOREFRONT_REGIONS_FILE": str(regions_file), "STOREFRONT_EDGE": "varnish", **extra}
-        catalogue = load_regions(regions_file)
-        return [Varnish(region=r, url=f"http://127.0.0.1:{edge_ports[r.code]}", origin_url="") for r in catalogue], env
+        env = {"STOREFRONT_REGIONS_FILE": str(regions_file), "STOREFRONT_EDGE": "varnish"}
+        env |= {"STOREFRONT_EDGE_NODES": str(nodes), **extra}
+        catalogue = load_regions(regions_file).with_edge_nodes(nodes)
+        return [
+            Varnish(region=r, url=e.get("url"), origin_url="") for r in catalogue for e in r.edges_of("varnish")
+        ], env
 
     def release(self, url: str) -> None:
         """Stop the process serving `url` (benchmarks start their own origins and drop them after)."""

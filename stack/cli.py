@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from stack.processes import SERVICES, run_stack, serve
+from stack.profiles import ProfileUnavailable
 from stack.settings import Settings
+from stack.supervisor import Unit
 
 _MIGRATED = ("checkout", "catalog", "pricing", "cms", "invalidator")  # the services with a database
 
@@ -65,8 +68,14 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument(
         "--edge",
         choices=("origin", "varnish"),
-        default="origin",
-        help="who caches pages: the origin itself (default) or one Varnish per region",
+        help="who caches pages: the origin itself (the embedded default) or Varnish nodes per region",
+    )
+    up.add_argument(
+        "--profile",
+        choices=("embedded", "production"),
+        default="embedded",
+        help="embedded (default): SQLite, one process per service; production: PostgreSQL, Redis, "
+        "2 workers per service and 2 Varnish nodes per region (see README)",
     )
 
     edge = commands.add_parser("edge", help="edge configuration")
@@ -124,6 +133,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    infrastructure: list[Unit] = []
+    if args.command == "up" and args.profile == "production":
+        if args.edge == "origin":
+            print("the production profile runs Varnish edges: leave out --edge origin", file=sys.stderr)
+            return 2
+        try:
+            infrastructure = _production_profile()
+        except (ProfileUnavailable, ValueError) as exc:
+            print(f"production profile: {exc}", file=sys.stderr)
+            return 1
     try:
         settings = Settings.from_env()
     except ValueError as exc:
@@ -162,10 +181,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         serve(settings, args.service)
         return 0
+    edge = args.edge or ("varnish" if args.profile == "production" else "origin")
     if _db(settings, "upgrade", None) != 0:
         return 1
     _seed(settings, args.products, args.seed, reset=False)
-    return run_stack(settings, edge=args.edge)
+    return run_stack(settings, edge=edge, infrastructure=infrastructure)
+
+
+def _production_profile() -> list[Unit]:
+    """Set the production profile's variables for this process and its children; create its PostgreSQL database;
+    return the Redis to start first when no `STOREFRONT_REDIS_URL` names one."""
+    from backends.common.settings import DATA_DIR
+    from stack.profiles import RedisUnit, apply_production_defaults, ensure_database
+
+    apply_production_defaults(os.environ)
+    ensure_database(os.environ["STOREFRONT_DATABASE_URL"])
+    if os.environ.get("STOREFRONT_REDIS_URL"):
+        return []
+    redis = RedisUnit(DATA_DIR.read(os.environ) / "redis")
+    os.environ["STOREFRONT_REDIS_URL"] = redis.url
+    return [redis]
 
 
 def _purge(settings: Settings, keys: list[str], urls: list[str], regions: list[str], *, hard: bool) -> int:

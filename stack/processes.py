@@ -11,11 +11,12 @@ import time
 from collections.abc import Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import httpx
 
 from stack.settings import Settings
-from stack.supervisor import Supervisor, stop_all
+from stack.supervisor import Supervisor, Unit, stop_all
 
 if TYPE_CHECKING:
     from edge_config.varnish import Varnish
@@ -177,12 +178,13 @@ class ServiceUnit:
 
 
 class EdgeUnit:
-    """A region's Varnish, for the supervisor; `start` returns once it answers."""
+    """One Varnish node of a region, for the supervisor; `start` returns once it answers."""
 
-    def __init__(self, varnish: Varnish) -> None:
+    def __init__(self, varnish: Varnish, name: str) -> None:
         self.varnish = varnish
-        self.name = f"varnish {varnish.region.code}"
+        self.name = name
         self.url = varnish.url
+        self.node = urlsplit(varnish.url).netloc  # the node's label in the exporter's series
 
     @property
     def pid(self) -> int | None:
@@ -210,11 +212,16 @@ class EdgeUnit:
 
 
 def run_stack(
-    settings: Settings, names: Sequence[str] = tuple(SERVICES), *, edge: str = "origin", startup_timeout: float = 30.0
+    settings: Settings,
+    names: Sequence[str] = tuple(SERVICES),
+    *,
+    edge: str = "origin",
+    infrastructure: Sequence[Unit] = (),
+    startup_timeout: float = 30.0,
 ) -> int:
-    """Start every service (and with `edge="varnish"` one Varnish per region), print the URLs, restart whatever
-    crashes, and stop everything in reverse order on SIGINT/SIGTERM. A service that does not come up at
-    start-up stops the stack (exit 1)."""
+    """Start `infrastructure` (the production profile's Redis), every service and, with `edge="varnish"`, every
+    Varnish node of every region; print the URLs, restart whatever crashes, and stop everything in reverse order
+    on SIGINT/SIGTERM. Anything that does not come up at start-up stops the stack (exit 1)."""
     from edge_config.varnish import Varnish, VarnishUnavailable
     from edge_config.varnish_exporter import VarnishExporter
 
@@ -231,14 +238,16 @@ def run_stack(
                 url=e.get("url"),
                 origin_url=settings.origin.url,
                 vcl_options={"grace": settings.edge_grace, "geo_header": settings.origin.geo_header.title()},
-            )
+            ),
+            name=f"varnish {region.code}" + (f" #{node + 1}" if len(region.edges_of("varnish")) > 1 else ""),
         )
         for region in settings.regions
-        for e in region.edges_of("varnish")
+        for node, e in enumerate(region.edges_of("varnish"))
         if edge == "varnish"
     ]
     exporter = VarnishExporter(
-        {unit.varnish.region.code: unit.varnish.workdir / "n" for unit in edges}, settings.varnish_exporter_port
+        {(unit.varnish.region.code, unit.node): unit.varnish.workdir / "n" for unit in edges},
+        settings.varnish_exporter_port,
     )
     stop_requested = False
 
@@ -248,6 +257,8 @@ def run_stack(
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
+        for unit in infrastructure:
+            unit.start()
         for service in services:
             service.start()
         deadline = time.monotonic() + startup_timeout
@@ -258,9 +269,9 @@ def run_stack(
             varnish.start()
         if edges:
             exporter.start()
-        _print_urls(settings, services, edges)
+        _print_urls(settings, [*infrastructure, *services], edges)
         _print_metrics(settings, services, exporter if edges else None)
-        Supervisor([*services, *edges], log=_log).run(lambda: stop_requested)
+        Supervisor([*infrastructure, *services, *edges], log=_log).run(lambda: stop_requested)
         print("stopping…", flush=True)
         return 0
     except (RuntimeError, VarnishUnavailable, OSError) as exc:  # OSError: the exporter's port is taken
@@ -268,7 +279,7 @@ def run_stack(
         return 1
     finally:
         exporter.stop()
-        stop_all([*services, *edges])
+        stop_all([*infrastructure, *services, *edges])
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 
@@ -284,7 +295,7 @@ def _print_metrics(settings: Settings, services: Sequence[ServiceUnit], exporter
         for s in services
     ]
     if exporter is not None:
-        lines.append(f"  {'varnish':<{width}}  {exporter.url}   (every region's edge)")
+        lines.append(f"  {'varnish':<{width}}  {exporter.url}   (every Varnish node)")
     print("Prometheus metrics:", *lines, sep="\n", flush=True)
 
 
@@ -292,13 +303,14 @@ def _log(line: str) -> None:
     print(f"{time.strftime('%H:%M:%S')} {line}", file=sys.stderr, flush=True)
 
 
-def _print_urls(settings: Settings, services: Sequence[ServiceUnit], edges: Sequence[EdgeUnit]) -> None:
-    width = max(len(unit.name) for unit in [*services, *edges])
-    lines = [f"  {s.name:<{width}}  {s.url}" for s in services]
-    lines += [f"  {e.name:<{width}}  {e.url}" for e in edges]
+def _print_urls(settings: Settings, units: Sequence[Unit], edges: Sequence[EdgeUnit]) -> None:
+    width = max(len(unit.name) for unit in [*units, *edges])
+    lines = [f"  {u.name:<{width}}  {getattr(u, 'url', '')}" for u in [*units, *edges]]
     print("The shop is up:", *lines, sep="\n")
     example = next(iter(settings.regions)).code
-    front = {e.varnish.region.code: e.url for e in edges}
+    front: dict[str, str] = {}
+    for e in edges:
+        front.setdefault(e.varnish.region.code, e.url)  # a region's first node
     shop_urls = [
         f"  {front.get(r.code, settings.origin.url)}/{r.code}/{r.default_locale.split('-')[0]}/"
         for r in settings.regions

@@ -9,7 +9,7 @@ from pathlib import Path
 from backends.catalog.settings import CatalogSettings
 from backends.checkout.settings import CheckoutSettings
 from backends.cms.settings import CmsSettings
-from backends.common.settings import DATA_DIR, REGIONS_FILE, FromEnv, derived, read_env, setting
+from backends.common.settings import DATA_DIR, EDGE_NODES, REGIONS_FILE, FromEnv, derived, read_env, setting
 from backends.pricing.settings import PricingSettings
 from cache.invalidation.settings import InvalidatorSettings
 from edge_config import RegionCatalogue
@@ -22,6 +22,8 @@ class Settings(FromEnv):
 
     data_dir: Path = setting(DATA_DIR)
     regions: RegionCatalogue = setting(REGIONS_FILE)
+    # Varnish nodes per edge of the catalogue (the production profile runs 2); read into `regions` above.
+    edge_nodes: int = setting(EDGE_NODES)
     # Seconds a Varnish edge serves a stale copy while it revalidates (origin healthy).
     edge_grace: float = setting("EDGE_GRACE", 30.0)
     # Loopback port of the Prometheus exporter of every region's Varnish counters (`up --edge varnish`).

@@ -127,9 +127,26 @@ def declared_vars(cls: type) -> list[Var]:
 
 # Shared by several services, so declared here once.
 DATA_DIR = Var("DATA_DIR", parse=lambda _n, raw: Path(raw).resolve(), fallback=lambda _env: Path("var").resolve())
-REGIONS_FILE = Var(
-    "REGIONS_FILE", parse=lambda _n, raw: load_regions(raw or None), fallback=lambda _env: load_regions(None)
-)
+EDGE_NODES = Var("EDGE_NODES", 1, parse=lambda name, raw: _edge_nodes(name, raw))
+
+
+def _edge_nodes(name: str, raw: str) -> int:
+    count = integer(name, raw)
+    if not 1 <= count <= 8:
+        raise ValueError(f"{ENV_PREFIX}{name} must be between 1 and 8, got {count}")
+    return count
+
+
+@dataclass(frozen=True, slots=True)
+class _RegionsVar(Var):
+    """The region catalogue from its file, with each Varnish edge run as `EDGE_NODES` nodes: every service reads
+    it so, and `up` starts, the invalidator purges and the origin trusts the same nodes."""
+
+    def read(self, env: Env) -> Any:
+        return load_regions(env.get(ENV_PREFIX + self.name) or None).with_edge_nodes(EDGE_NODES.read(env))
+
+
+REGIONS_FILE = _RegionsVar("REGIONS_FILE")
 ECHO_SQL = Var("ECHO_SQL", False, parse=lambda _n, raw: raw == "1")
 DATABASE_URL = Var("DATABASE_URL", "")  # one database for every backend; empty: one SQLite file per service
 ADMIN_TOKEN = Var("ADMIN_TOKEN", f"{_DEV_TOKEN_PREFIX}admin-token")

@@ -28,7 +28,9 @@ def answer(request: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
 
 def test_the_exporter_reports_what_the_edge_did(edge_with: EdgeFactory) -> None:
     varnish, _ = edge_with(answer)
-    exporter = VarnishExporter({"eu": varnish.workdir / "n", "us": Path("/nonexistent/varnish")}, free_port())
+    node = urlsplit(varnish.url).netloc
+    down = {("us", "127.0.0.1:1"): Path("/nonexistent/varnish")}
+    exporter = VarnishExporter({("eu", node): varnish.workdir / "n"} | down, free_port())
     exporter.start()
     try:
         assert fetch(varnish, "/eu/de/").headers["x-cache"] == "MISS"
@@ -46,13 +48,14 @@ def test_the_exporter_reports_what_the_edge_did(edge_with: EdgeFactory) -> None:
         exporter.stop()
     assert response.status_code == 200
     series = parse(response.text)
-    assert value(series, "varnish_up", region="eu") == 1
-    assert value(series, "varnish_up", region="us") == 0  # no such Varnish: reported down, the rest still served
-    assert value(series, "varnish_cache_hits_total", region="eu") >= 1
-    assert value(series, "varnish_cache_misses_total", region="eu") >= 1
-    assert value(series, "varnish_passes_total", region="eu") >= 1
-    assert value(series, "varnish_client_requests_total", region="eu") >= 4
-    assert value(series, "varnish_cache_grace_hits_total", region="eu") >= 1
+    assert value(series, "varnish_up", region="eu", node=node) == 1
+    # No such Varnish: reported down, the rest still served.
+    assert value(series, "varnish_up", region="us", node="127.0.0.1:1") == 0
+    assert value(series, "varnish_cache_hits_total", region="eu", node=node) >= 1
+    assert value(series, "varnish_cache_misses_total", region="eu", node=node) >= 1
+    assert value(series, "varnish_passes_total", region="eu", node=node) >= 1
+    assert value(series, "varnish_client_requests_total", region="eu", node=node) >= 4
+    assert value(series, "varnish_cache_grace_hits_total", region="eu", node=node) >= 1
     for name in ("varnish_fetch_failures_total", "varnish_backend_failures_total", "varnish_objects_purged_total"):
         assert "eu" in {dict(labels).get("region") for (n, labels) in series if n == name}, name
     assert {dict(labels).get("region") for (_, labels) in series} <= {"eu", "us"}

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import psutil
@@ -233,10 +234,11 @@ def test_tracking_parameters_and_path_spellings_never_bust_the_edge(shop: Shop) 
 
 
 def test_the_varnish_exporter_runs_beside_the_edges(shop: Shop) -> None:
-    """`up --edge varnish` serves every region's Varnish counters in Prometheus text, labelled by region."""
+    """`up --edge varnish` serves every Varnish node's counters in Prometheus text, labelled by region and node."""
     for region, lang in LOCALES.items():
         assert _up(f"{shop.edges[region]}/{region}/{lang}/")
     series = parse(httpx.get(shop.exporter, timeout=10).text)
     for region in LOCALES:
-        assert value(series, "varnish_up", region=region) == 1, region
-        assert value(series, "varnish_client_requests_total", region=region) >= 1, region
+        node = urlsplit(shop.edges[region]).netloc
+        assert value(series, "varnish_up", region=region, node=node) == 1, region
+        assert value(series, "varnish_client_requests_total", region=region, node=node) >= 1, region
