@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from threading import Thread
@@ -35,17 +36,29 @@ COUNTERS: dict[str, tuple[str, str]] = {
 GAUGES: dict[str, tuple[str, str]] = {
     "MAIN.n_object": ("varnish_objects", "Objects in the cache."),
 }
-STAT_TIMEOUT = 5.0  # seconds one varnishstat may take before its region is reported down
+STAT_TIMEOUT = 5.0  # seconds one varnishstat may take before its node is reported down
+# Seconds varnishstat waits to attach to a varnishd (its own default is 5): a stopped node must be reported down
+# well inside a scrape's timeout, or the whole scrape fails and every node's series goes stale instead.
+ATTACH_TIMEOUT = "1"
 
 
 def varnishstat(workdir: Path) -> dict[str, Any]:
     """The counters of the Varnish whose `-n` is `workdir` (the JSON of Varnish 6.5+ or the older flat one)."""
+    if not workdir.exists():
+        raise FileNotFoundError(workdir)
     binary = shutil.which("varnishstat") or "/usr/bin/varnishstat"
     done = subprocess.run(  # noqa: S603 - fixed binary, arguments we build
-        [binary, "-j", "-n", str(workdir)], capture_output=True, timeout=STAT_TIMEOUT, check=True
+        [binary, "-j", "-t", ATTACH_TIMEOUT, "-n", str(workdir)], capture_output=True, timeout=STAT_TIMEOUT, check=True
     )
     data = json.loads(done.stdout)
     return data.get("counters", data)
+
+
+def _stats_or_none(workdir: Path) -> dict[str, Any] | None:
+    try:
+        return varnishstat(workdir)
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return None
 
 
 @dataclass(eq=False)  # the registry keeps collectors in a dict
@@ -63,10 +76,10 @@ class VarnishCollector:
         families = {field: CounterMetricFamily(name, doc, labels=labels) for field, (name, doc) in COUNTERS.items()} | {
             field: GaugeMetricFamily(name, doc, labels=labels) for field, (name, doc) in GAUGES.items()
         }
-        for (region, node), workdir in self.workdirs.items():
-            try:
-                stats = varnishstat(workdir)
-            except (OSError, subprocess.SubprocessError, ValueError):
+        with ThreadPoolExecutor(max_workers=max(1, len(self.workdirs))) as pool:  # a slow node delays no other
+            answers = list(zip(self.workdirs, pool.map(_stats_or_none, self.workdirs.values()), strict=True))
+        for (region, node), stats in answers:
+            if stats is None:
                 up.add_metric([region, node], 0)
                 continue
             up.add_metric([region, node], 1)

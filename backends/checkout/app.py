@@ -14,7 +14,7 @@ from litestar import Litestar
 from backends.checkout import stock
 from backends.checkout.carts import CartError, Carts
 from backends.checkout.controllers import CheckoutController, cart_error, upstream_error
-from backends.checkout.metrics import checkout_metrics
+from backends.checkout.metrics import checkout_metrics, funnel_metrics
 from backends.checkout.migrations import SCHEMA
 from backends.checkout.models import CheckoutEvent
 from backends.checkout.orders import Orders
@@ -63,6 +63,7 @@ def create_app(
         state={"reservations_expired": 0},
     )
     app.state.metrics.read(checkout_metrics)
+    app.state.metrics.read_async(funnel_metrics)
     return app
 
 

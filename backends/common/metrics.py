@@ -114,6 +114,10 @@ class Metrics:
         """Add readers of numbers the app keeps anyway (read at scrape time)."""
         self._collector.readers.extend(readers)
 
+    def read_async(self, *readers: AsyncReader) -> None:
+        """Add readers of numbers that need a query (read at scrape time)."""
+        self.async_readers.extend(readers)
+
     def route(self, scope: Scope) -> str:
         """`/{region:str}/{lang:str}/p/{slug:str}` as `/{region}/{lang}/p/{slug}`; `unmatched` before routing."""
         template = scope.get("path_template")

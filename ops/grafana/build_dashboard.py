@@ -227,7 +227,20 @@ ROWS: list[tuple[str, list[dict[str, Any]]]] = [
                     ('sum(rate(storefront_orders_total{outcome="placed"}[$__rate_interval]))', "orders placed"),
                     ("sum(rate(storefront_reservations_expired_total[$__rate_interval]))", "reservations expired"),
                 ],
-                "Step-by-step conversion stays in the database (`storefront funnel`); this is its outline.",
+                "Browsing beside orders; the checkout steps in between are the next panel.",
+            ),
+            _timeseries(
+                "Checkout funnel: carts reaching each step",
+                "ops",
+                [
+                    (
+                        'sum by (step) (rate(storefront_checkout_funnel_carts_total{region=~"$region"}'
+                        "[$__rate_interval]))",
+                        "{{step}}",
+                    ),
+                ],
+                "Each cart counts once per step (cart, checkout, contact, address, shipping, payment, placed); "
+                "`storefront funnel` prints the same counts as step-to-step conversion.",
             ),
         ],
     ),

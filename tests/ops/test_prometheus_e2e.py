@@ -1,5 +1,6 @@
-"""End to end with a real Prometheus: it scrapes every service of a running stack, loads the repository's rules,
-and a hung catalog puts `UpstreamReadsFailing` for the catalog in its alerts."""
+"""End to end with a real Prometheus: it scrapes every service of a running stack and the Varnish exporter, loads
+the repository's rules; a hung catalog puts `UpstreamReadsFailing` for the catalog in its alerts, a stopped Varnish
+node `VarnishDown` for that node."""
 
 from __future__ import annotations
 
@@ -10,16 +11,21 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 import yaml
 
 from edge_config.ports import free_port
+from edge_config.varnish import Varnish
+from edge_config.varnish_exporter import VarnishExporter
 from loadtests.cluster import TOKEN, Cluster
 from stack.processes import stop
+from tests.edge_config.conftest import varnishd  # noqa: F401 - the fixture
 from tests.ops.test_prometheus_rules import RULES
 
 _DEADLINE = 120.0  # seconds to wait for anything Prometheus should show; generous for a shared 2-core machine
@@ -36,6 +42,14 @@ def prometheus_binary() -> str:
             pytest.fail("prometheus is required under CI=true (apt-get install prometheus)")
         pytest.skip("prometheus is not installed (Debian package prometheus)")
     return binary
+
+
+@dataclass
+class Edges:
+    """A Varnish node per region in front of the origin, and the exporter of their counters, as `up` runs them."""
+
+    nodes: dict[str, Varnish]
+    exporter: VarnishExporter
 
 
 @pytest.fixture(scope="module")
@@ -58,13 +72,31 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         cluster.close()
 
 
+@pytest.fixture(scope="module")
+def edges(cluster: Cluster, varnishd: str) -> Iterator[Edges]:  # noqa: F811
+    nodes, _ = cluster.edges()
+    exporter = VarnishExporter(
+        {(node.region.code, urlsplit(node.url).netloc): node.workdir / "n" for node in nodes}, free_port()
+    )
+    try:
+        for node in nodes:
+            node.origin_url = _origin(cluster)
+            node.start()
+        exporter.start()
+        yield Edges({node.region.code: node for node in nodes}, exporter)
+    finally:
+        exporter.stop()
+        for node in nodes:
+            node.stop()
+
+
 def _origin(cluster: Cluster) -> str:
     """The one process the fixture started that is neither a backend nor the invalidator."""
     others = {*cluster.backends.values(), cluster.invalidator_url}
     return next(url for url in cluster.processes if url not in others)
 
 
-def _config(cluster: Cluster, rules: Path) -> dict[str, Any]:
+def _config(cluster: Cluster, edges: Edges, rules: Path) -> dict[str, Any]:
     """The scrape jobs of docs/METRICS.md, every second, so rules see fresh rates within seconds."""
     services = [*cluster.backends.values(), cluster.invalidator_url]
     return {
@@ -81,16 +113,25 @@ def _config(cluster: Cluster, rules: Path) -> dict[str, Any]:
                 "authorization": {"credentials": TOKEN},
                 "static_configs": [{"targets": [_origin(cluster).removeprefix("http://")]}],
             },
+            {
+                "job_name": "varnish",
+                # A stopped node takes varnishstat up to its 1 s attach timeout to report: room for that.
+                "scrape_interval": "2s",
+                "scrape_timeout": "2s",
+                "static_configs": [{"targets": [urlsplit(edges.exporter.url).netloc]}],
+            },
         ],
     }
 
 
 @pytest.fixture(scope="module")
-def prometheus(prometheus_binary: str, cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def prometheus(
+    prometheus_binary: str, cluster: Cluster, edges: Edges, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """Prometheus on a free loopback port with its own storage, loading the repository's rule file as is."""
     work = tmp_path_factory.mktemp("prometheus")
     config = work / "prometheus.yml"
-    config.write_text(yaml.safe_dump(_config(cluster, RULES / "storefront.rules.yml")))
+    config.write_text(yaml.safe_dump(_config(cluster, edges, RULES / "storefront.rules.yml")))
     url = f"http://127.0.0.1:{free_port()}"
     command = [prometheus_binary, f"--config.file={config}", f"--storage.tsdb.path={work / 'data'}"]
     command += [f"--web.listen-address={url.removeprefix('http://')}", "--log.level=warn"]
@@ -152,13 +193,16 @@ def _browse(pages: list[str]) -> None:
         httpx.get(page, timeout=10.0)
 
 
-def test_prometheus_scrapes_every_service_and_alerts_on_a_hung_catalog(prometheus: str, cluster: Cluster) -> None:
+def test_prometheus_scrapes_every_service_and_alerts_on_a_hung_catalog(
+    prometheus: str, cluster: Cluster, edges: Edges
+) -> None:
     pages = _product_pages(cluster, 3)
     assert len(pages) == 3
     for page in pages:
         assert httpx.get(page, timeout=10.0).status_code == 200
-    targets = {url.removeprefix("http://") for url in cluster.processes}
-    assert len(targets) == 6  # four backends, the invalidator, the origin
+    services = {url.removeprefix("http://") for url in cluster.processes}
+    assert len(services) == 6  # four backends, the invalidator, the origin
+    targets = services | {urlsplit(edges.exporter.url).netloc}  # and the Varnish exporter
 
     def all_up() -> bool:
         active = _api(prometheus, "targets", state="active")["activeTargets"]
@@ -168,7 +212,7 @@ def test_prometheus_scrapes_every_service_and_alerts_on_a_hung_catalog(prometheu
 
     def every_service_measured() -> bool:
         result = _api(prometheus, "query", query="sum by (job, instance) (http_server_request_duration_seconds_count)")
-        return {series["metric"]["instance"] for series in result["result"]} == targets
+        return {series["metric"]["instance"] for series in result["result"]} == services
 
     _until(every_service_measured, "http_server_request_duration_seconds_count of every service")
     jobs = _api(prometheus, "query", query="count by (job) (http_server_request_duration_seconds_count)")["result"]
@@ -220,3 +264,38 @@ def test_prometheus_scrapes_every_service_and_alerts_on_a_hung_catalog(prometheu
         step=lambda: _browse(pages),
         within=_RECOVERY_DEADLINE,
     )
+
+
+def test_the_edges_counters_reach_prometheus_and_a_stopped_node_pages(prometheus: str, edges: Edges) -> None:
+    us = edges.nodes["us"]
+    node = urlsplit(us.url).netloc
+    for _ in range(3):
+        assert httpx.get(f"{us.url}/us/en/", timeout=10.0).status_code == 200
+
+    def counted() -> bool:
+        query = f'varnish_client_requests_total{{job="varnish", region="us", node="{node}"}} >= 3'
+        return bool(_api(prometheus, "query", query=query)["result"])
+
+    _until(counted, "the us node's requests in Prometheus")
+    up = _api(prometheus, "query", query='varnish_up{job="varnish"}')["result"]
+    assert {(s["metric"]["region"], s["metric"]["node"], s["value"][1]) for s in up} == {
+        (code, urlsplit(varnish.url).netloc, "1") for code, varnish in edges.nodes.items()
+    }
+    assert not [a for a in _api(prometheus, "alerts")["alerts"] if a["labels"]["alertname"] == "VarnishDown"]
+
+    us.stop()  # varnishstat finds no such instance: the exporter reports the node down, the rest still up
+
+    def paged() -> dict[str, Any] | None:
+        return next(
+            (
+                alert
+                for alert in _api(prometheus, "alerts")["alerts"]
+                if alert["labels"]["alertname"] == "VarnishDown" and alert["state"] in ("pending", "firing")
+            ),
+            None,
+        )
+
+    alert = _until(paged, "VarnishDown pending")
+    assert (alert["labels"]["region"], alert["labels"]["node"], alert["labels"]["severity"]) == ("us", node, "page")
+    still_up = _api(prometheus, "query", query='varnish_up{job="varnish"} == 1')["result"]
+    assert {s["metric"]["region"] for s in still_up} == {"eu", "apac"}

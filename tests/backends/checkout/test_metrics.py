@@ -1,4 +1,5 @@
-"""Checkout's metrics move with orders placed, declined and failed at the provider, and with expired reservations."""
+"""Checkout's metrics move with orders placed, declined and failed at the provider, expired reservations and the
+funnel."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import httpx
 import pytest
 
 from backends.checkout.app import create_app
+from backends.checkout.funnel import STEPS
 from backends.checkout.payments import DECLINED, PROVIDER_ERROR
 from stack.settings import Settings
 from tests.asgi import client_for, running
@@ -45,3 +47,8 @@ async def test_order_outcomes_and_expired_reservations_are_counted(
     for outcome in ("placed", "declined", "provider_error"):
         assert value(series, "storefront_orders_total", outcome=outcome) == 1, outcome
     assert value(series, "storefront_orders_total", outcome="payment_pending") == 0
+    # Two carts reached the shipping step; the ordered one reached payment three times (two failed) and was placed
+    # once; each counts once per step, whatever the retries.
+    funnel = {step: value(series, "storefront_checkout_funnel_carts_total", region="us", step=step) for step in STEPS}
+    assert (funnel["cart"], funnel["shipping"], funnel["payment"], funnel["placed"]) == (2, 2, 1, 1)
+    assert ("storefront_checkout_funnel_carts_total", frozenset({("region", "eu"), ("step", "placed")})) in series
