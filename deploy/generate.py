@@ -195,11 +195,14 @@ spec:
           volumeMounts:
             - {{name: vcl, mountPath: /etc/varnish}}
             - {{name: workdir, mountPath: /var/lib/varnish}}  # shared memory log and compiled VCL
+            - {{name: tmp, mountPath: /tmp}}  # the C compiler's scratch files while the VCL compiles
       volumes:
         - name: vcl
           configMap: {{name: varnish-vcl-{code}}}
         - name: workdir
           emptyDir: {{medium: Memory, sizeLimit: 256Mi}}
+        - name: tmp
+          emptyDir: {{}}
 ---
 apiVersion: policy/v1
 kind: PodDisruptionBudget
