@@ -433,6 +433,12 @@ sub edge_normalise {{
 }}"""
 
 
+def _acl_entry(address: str) -> str:
+    """An ACL line's entry: an address (`"10.1.2.3"`) or a network (`10.0.0.0/8` as `"10.0.0.0"/8`)."""
+    host, slash, bits = address.partition("/")
+    return f'"{host}"/{int(bits)}' if slash else f'"{address}"'
+
+
 def render_vcl(
     region: Region,
     origin_url: str,
@@ -456,7 +462,8 @@ def render_vcl(
     origin stays marked between two timeouts. `straddle_ttl`: how long a copy whose fetch straddled a purge is
     kept before it is revalidated (what old content may outlive a purge by, plus one render). `purged_waits`:
     shoppers asking for a copy a purge made stale wait for its refresh while the origin answers (otherwise they
-    are served it while a background fetch refreshes it, as for an expired copy)."""
+    are served it while a background fetch refreshes it, as for an expired copy). `purgers`: the addresses or
+    networks (`10.0.0.0/8`) allowed to send PURGE."""
     parts = urlsplit(origin_url)
     hold_ticks = round(failure_hold * _TICKS_PER_SECOND)
     origin_failing = (
@@ -467,7 +474,7 @@ def render_vcl(
         region=region.code,
         host=parts.hostname or "127.0.0.1",
         port=parts.port or 80,
-        purgers="\n".join(f'    "{address}";' for address in purgers),
+        purgers="\n".join(f"    {_acl_entry(address)};" for address in purgers),
         normalise=normalise_sub(),
         private_test=private_test(),
         internal_test=internal_test(),

@@ -44,6 +44,7 @@ def serve(settings: Settings, name: str) -> None:
     worker under uvicorn, several under granian, which spread the connections of one port over its workers where
     uvicorn's did not (the harness's workers section: 2 uvicorn workers served 1.00x one, 2 granian workers 1.96x)."""
     target = getattr(settings, name)
+    host = listen_host(settings, name)
     workers = worker_count(settings, name)
     if workers > 1:
         from granian.constants import Interfaces
@@ -51,7 +52,7 @@ def serve(settings: Settings, name: str) -> None:
 
         server = Server(
             SERVICES[name],
-            address=target.host,
+            address=host,
             port=target.port,
             interface=Interfaces.ASGI,
             workers=workers,
@@ -69,13 +70,18 @@ def serve(settings: Settings, name: str) -> None:
     app = _logged_app(name, target.log_level, target.log_format, SERVICES[name])
     uvicorn.run(
         app,
-        host=target.host,
+        host=host,
         port=target.port,
         log_config=None,  # uvicorn's own lines go through our handler, not the one it would install
         log_level=target.log_level,
         access_log=False,  # the service writes its own request line, with route template and trace ids
         timeout_graceful_shutdown=5,
     )
+
+
+def listen_host(settings: Settings, name: str) -> str:
+    """The address `name` binds: `STOREFRONT_LISTEN_HOST` if set, else the host of its own URL."""
+    return settings.listen_host or getattr(settings, name).host
 
 
 def _logged_app(name: str, level: str, fmt: str, factory: str) -> Any:

@@ -28,6 +28,9 @@ class Settings(FromEnv):
     edge_grace: float = setting("EDGE_GRACE", 30.0)
     # Loopback port of the Prometheus exporter of every region's Varnish counters (`up --edge varnish`).
     varnish_exporter_port: int = setting("VARNISH_EXPORTER_PORT", 9131)
+    # The address `serve` binds; empty: the host of the service's own URL (loopback by default). A container sets
+    # 0.0.0.0, while other services still reach it at its URL (http://catalog:8101).
+    listen_host: str = setting("LISTEN_HOST", "")
     catalog: CatalogSettings = derived(partial(read_env, CatalogSettings))
     pricing: PricingSettings = derived(partial(read_env, PricingSettings))
     cms: CmsSettings = derived(partial(read_env, CmsSettings))
