@@ -116,15 +116,15 @@ class ProductUpdate(msgspec.Struct, forbid_unknown_fields=True):
 
 class CatalogController(Controller):
     @get("/categories")
-    async def categories(self, db_session: AsyncSession) -> CategoryTree:
-        return {"categories": await category_tree(db_session)}  # type: ignore[return-value]
+    async def categories(self, read_session: AsyncSession) -> CategoryTree:
+        return {"categories": await category_tree(read_session)}  # type: ignore[return-value]
 
     @get(["/products", "/search"], responses=problems(404))
     async def products(
         self,
         request: Request[Any, Any, Any],
         state: State,
-        db_session: AsyncSession,
+        read_session: AsyncSession,
         region: RegionQuery,
         category: SlugParam = None,
         brand: Annotated[list[Printable80] | None, Parameter(max_items=20)] = None,
@@ -158,7 +158,7 @@ class CatalogController(Controller):
             raise invalid("min_price", "must not exceed max_price")
         try:
             return await list_products(  # type: ignore[return-value]  # encoded as is; ProductPage documents it
-                db_session, query, low_threshold=state.settings.low_stock_threshold, with_facets=facets
+                read_session, query, low_threshold=state.settings.low_stock_threshold, with_facets=facets
             )
         except UnknownCategory as exc:
             raise NotFoundException(detail=f"No category {exc.args[0]!r}.") from exc
@@ -166,20 +166,20 @@ class CatalogController(Controller):
     @get("/variants")
     async def variants(
         self,
-        db_session: AsyncSession,
+        read_session: AsyncSession,
         skus: Annotated[str, Parameter(max_length=MAX_IDS * 65, pattern=r"^[A-Za-z0-9_.,-]+$")],
     ) -> Variants:
         """Many SKUs in one call, with their product, options, image and shipping weight (for checkout)."""
         wanted = list(dict.fromkeys(s for s in skus.split(",") if s))
         if not wanted or len(wanted) > MAX_IDS or not all(SKU.match(s) for s in wanted):
             raise invalid("skus", f"1 to {MAX_IDS} comma-separated SKUs")
-        return {"items": await variants_by_sku(db_session, wanted)}  # type: ignore[return-value]
+        return {"items": await variants_by_sku(read_session, wanted)}  # type: ignore[return-value]
 
     @get("/products/{ref:str}")
     async def product(
         self,
         state: State,
-        db_session: AsyncSession,
+        read_session: AsyncSession,
         ref: RefPath,
         region: RegionQuery,
     ) -> ProductDetail:
@@ -188,14 +188,14 @@ class CatalogController(Controller):
         product_id, slug = _ref(ref)
         if product_id is not None:
             found = await get_product(
-                db_session,
+                read_session,
                 region=region,
                 low_threshold=state.settings.low_stock_threshold,
                 product_id=product_id,
             )
         else:
             found = await get_product(
-                db_session, region=region, low_threshold=state.settings.low_stock_threshold, slug=slug
+                read_session, region=region, low_threshold=state.settings.low_stock_threshold, slug=slug
             )
         if found is None:
             raise NotFoundException(detail=f"No product {ref!r}.")
@@ -205,7 +205,7 @@ class CatalogController(Controller):
     async def related(
         self,
         state: State,
-        db_session: AsyncSession,
+        read_session: AsyncSession,
         ref: RefPath,
         region: RegionQuery,
         limit: Annotated[int, Parameter(ge=1, le=24)] = 4,
@@ -214,7 +214,7 @@ class CatalogController(Controller):
         region_of(state, region)
         product_id, slug = _ref(ref)
         items = await related_products(
-            db_session,
+            read_session,
             ref_id=product_id,
             ref_slug=slug,
             region=region,

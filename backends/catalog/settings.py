@@ -9,6 +9,7 @@ from backends.common.settings import (
     CHECKOUT_URL,
     PRICING_URL,
     ServiceSettings,
+    database_replica_url,
     database_url,
     setting,
     workers,
@@ -20,6 +21,7 @@ class CatalogSettings(ServiceSettings):
     name: str = "catalog"
     url: str = setting(CATALOG_URL)
     database_url: str = setting(database_url("catalog"))
+    database_replica_url: str = setting(database_replica_url("catalog"))
     workers: int = setting(workers("catalog"))
     low_stock_threshold: int = setting("LOW_STOCK_THRESHOLD", 5)
     checkout_url: str = setting(CHECKOUT_URL)  # the catalog's displayed stock follows checkout's (empty: nothing)

@@ -61,7 +61,7 @@ class DeliveryController(Controller):
     @get("/entries")
     async def entries(
         self,
-        db_session: AsyncSession,
+        read_session: AsyncSession,
         locale: LocaleParam,
         type: EntryType | None = None,
         key: Annotated[str | None, Parameter(max_length=80, pattern=SLUG.pattern)] = None,
@@ -69,12 +69,12 @@ class DeliveryController(Controller):
     ) -> Delivery:
         """Published entries in one locale, plus when the next scheduled publish among them is due."""
         return await deliver(  # type: ignore[return-value]  # encoded as is; Delivery documents it
-            db_session, entry_type=type, key=key, locale=locale, now=utcnow(), placement=placement
+            read_session, entry_type=type, key=key, locale=locale, now=utcnow(), placement=placement
         )
 
     @get("/entries/{type:str}/{key:str}")
-    async def entry(self, db_session: AsyncSession, type: TypePath, key: KeyParam, locale: LocaleParam) -> OneEntry:
-        return await _one(db_session, type, key, locale, drafts=False)  # type: ignore[return-value]
+    async def entry(self, read_session: AsyncSession, type: TypePath, key: KeyParam, locale: LocaleParam) -> OneEntry:
+        return await _one(read_session, type, key, locale, drafts=False)  # type: ignore[return-value]
 
 
 class PreviewController(Controller):

@@ -12,6 +12,7 @@ from backends.common.settings import (
     WEBHOOK_SECRET,
     ServiceSettings,
     Var,
+    database_replica_url,
     database_url,
     required,
     setting,
@@ -24,6 +25,7 @@ class CmsSettings(ServiceSettings):
     name: str = "cms"
     url: str = setting(CMS_URL)
     database_url: str = setting(database_url("cms"))
+    database_replica_url: str = setting(database_replica_url("cms"))
     workers: int = setting(workers("cms"))
     admin_token: str = required(EDITOR_TOKEN)  # the CMS's admin is the editor
     preview_token: str = required(PREVIEW_TOKEN)

@@ -23,12 +23,13 @@ from backends.common.commits import commits_elsewhere
 from backends.common.db import Database
 from backends.common.head import head_for_every_get
 from backends.common.leader import lead
-from backends.common.metrics import install_metrics, outbox_head
+from backends.common.metrics import install_metrics, outbox_head, replica_metrics
 from backends.common.migrations import Schema, upgrade
 from backends.common.openapi import finish_openapi, openapi_config, problems
 from backends.common.outbox import OutboxEventMixin, read_events
 from backends.common.params import Cursor
 from backends.common.problems import EXCEPTION_HANDLERS, problem
+from backends.common.replica import Replica
 from backends.common.settings import ServiceSettings
 from backends.common.telemetry import instrument
 
@@ -39,6 +40,14 @@ Resource = Callable[[Litestar], AbstractAsyncContextManager[None]]
 
 async def provide_session(state: State) -> AsyncIterator[AsyncSession]:
     async with state.db.sessionmaker() as session:
+        yield session
+
+
+async def provide_read_session(state: State) -> AsyncIterator[AsyncSession]:
+    """A session for public reads: on the replica while it keeps up, else on the primary."""
+    replica: Replica | None = state.replica
+    database = replica.db if replica is not None and replica.in_use else state.db
+    async with database.sessionmaker() as session:
         yield session
 
 
@@ -127,6 +136,9 @@ def _outbox_route(
             if gone is not None:
                 gone.cancel()
         page = {"events": [e.as_dict() for e in events], "last_seq": events[-1].seq if events else after}
+        if events and state.replica is not None:
+            await db_session.rollback()  # hold no snapshot open on the primary while the replica catches up
+            await state.replica.wait_replayed(state.db)  # purged pages are refetched: from the replica, maybe
         return page  # type: ignore[return-value]  # the dict is encoded as is; OutboxPage documents it
 
     if payloads:
@@ -164,6 +176,9 @@ def create_service_app(
         app.state.db = db
         async with AsyncExitStack() as stack:
             stack.push_async_callback(db.dispose)
+            if settings.database_replica_url:
+                replica = Replica(Database.connect(settings.database_replica_url), settings.replica_max_lag)
+                app.state.replica = await stack.enter_async_context(replica.watching())
             if outbox_model is not None:
                 await stack.enter_async_context(
                     commits_elsewhere(db.engine, outbox_model.__tablename__, db.outbox_signal)  # type: ignore[attr-defined]
@@ -181,9 +196,9 @@ def create_service_app(
     outbox = [_outbox_route(outbox_model, outbox_payloads)] if outbox_model else []
     app = Litestar(
         route_handlers=[healthz, *outbox, *route_handlers],
-        dependencies={"db_session": Provide(provide_session)},
+        dependencies={"db_session": Provide(provide_session), "read_session": Provide(provide_read_session)},
         lifespan=[lifespan],
-        state=State({"settings": settings, **(state or {})}),
+        state=State({"settings": settings, "replica": None, **(state or {})}),
         exception_handlers={**EXCEPTION_HANDLERS, **(exception_handlers or {})},
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=openapi_config(settings.name),
@@ -191,7 +206,9 @@ def create_service_app(
         debug=debug,
     )
     finish_openapi(app, settings.regions, admin_scheme=admin_scheme)
-    install_metrics(app, async_readers=[outbox_head(outbox_model, settings.name)] if outbox_model else [])
+    metrics = install_metrics(app, async_readers=[outbox_head(outbox_model, settings.name)] if outbox_model else [])
+    if settings.database_replica_url:
+        metrics.read(replica_metrics)
     instrument(app, settings.name, settings)  # a log line and (tracing on) a server span per request
     return app
 

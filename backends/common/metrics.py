@@ -203,3 +203,29 @@ def outbox_head(model: type[OutboxEventMixin], source: str) -> AsyncReader:
         return [family]
 
     return read
+
+
+def replica_metrics(state: State) -> Iterable[Metric]:
+    """The read replica as this process sees it (`backends/common/replica.py`)."""
+    replica = state.get("replica")
+    if replica is None:  # before the lifespan made it
+        return
+    lag = GaugeMetricFamily(
+        "storefront_db_replica_lag_seconds",
+        "Seconds the read replica is behind (its last measurement; +Inf while unreachable).",
+    )
+    lag.add_metric([], replica.lag)
+    yield lag
+    yield gauge(
+        "storefront_db_replica_in_use",
+        "1 while public reads go to the replica, 0 while to the primary.",
+        1.0 if replica.in_use else 0.0,
+    )
+    waits = CounterMetricFamily(
+        "storefront_db_replica_waits",
+        "Outbox hand-outs that waited for the replica: replayed, or timed_out (the replica then left out of use).",
+        labels=["outcome"],
+    )
+    for outcome, count in replica.waits.items():
+        waits.add_metric([outcome], count)
+    yield waits

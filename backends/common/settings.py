@@ -183,6 +183,15 @@ def database_url(service: str) -> Var:
     )
 
 
+DATABASE_REPLICA_URL = Var("DATABASE_REPLICA_URL", "")  # a streaming replica of DATABASE_URL; empty: none
+REPLICA_MAX_LAG = Var("REPLICA_MAX_LAG", 5.0)
+
+
+def database_replica_url(service: str) -> Var:
+    """`STOREFRONT_{SERVICE}_DATABASE_REPLICA_URL`: by default the shared database's replica, if any."""
+    return Var(f"{service.upper()}_DATABASE_REPLICA_URL", fallback=DATABASE_REPLICA_URL.read)
+
+
 WORKERS = Var("WORKERS", 1, parse=lambda name, raw: _worker_count(name, raw))
 
 
@@ -263,6 +272,10 @@ class ServiceSettings(FromEnv, Listening, Observed):
     name: str
     url: str
     database_url: str
+    # Public reads go to this replica while it keeps up (`backends/common/replica.py`); services whose every read
+    # must see their own writes (checkout) declare no variable for it.
+    database_replica_url: str = ""
+    replica_max_lag: float = setting(REPLICA_MAX_LAG)
     admin_token: str = required(ADMIN_TOKEN)
     regions: RegionCatalogue = setting(REGIONS_FILE)
     echo_sql: bool = setting(ECHO_SQL)

@@ -110,7 +110,7 @@ class PricingController(Controller):
     async def prices(
         self,
         state: State,
-        db_session: AsyncSession,
+        read_session: AsyncSession,
         region: RegionQuery,
         skus: Annotated[str, Parameter(max_length=MAX_SKUS * 65, pattern=r"^[A-Za-z0-9_.,-]+$")],
         at: datetime | None = None,
@@ -118,7 +118,7 @@ class PricingController(Controller):
         """Price many SKUs in one region at one instant (default now), with applied promotions."""
         region_of(state, region)
         try:
-            return await quote(db_session, region=region, skus=_skus(skus), at=_instant(at))  # type: ignore[return-value]
+            return await quote(read_session, region=region, skus=_skus(skus), at=_instant(at))  # type: ignore[return-value]
         except LookupError as exc:
             raise NotFoundException(detail=f"No price book for region {region!r}.") from exc
 
@@ -138,13 +138,13 @@ class PricingController(Controller):
     async def promotions(
         self,
         state: State,
-        db_session: AsyncSession,
+        read_session: AsyncSession,
         region: RegionQuery,
         at: datetime | None = None,
     ) -> Promotions:
         """Promotions live at `at` or scheduled after it."""
         region_of(state, region)
-        return {"promotions": await list_promotions(db_session, region=region, at=_instant(at))}  # type: ignore[return-value]
+        return {"promotions": await list_promotions(read_session, region=region, at=_instant(at))}  # type: ignore[return-value]
 
     @put("/admin/prices/{region:str}/{sku:str}", guards=[require_token])
     async def set_price(

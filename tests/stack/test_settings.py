@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from backends.common.settings import DATABASE_URL, ENV, UNSET, WORKERS, Var, declared_vars
+from backends.common.settings import DATABASE_REPLICA_URL, DATABASE_URL, ENV, UNSET, WORKERS, Var, declared_vars
 from stack.settings import Settings
 from storefront.settings import ENCODING_VARS
 
@@ -83,7 +83,9 @@ def test_a_service_refuses_to_start_in_production_with_development_secrets() -> 
 def _declared() -> dict[str, Var]:
     kinds = [Settings, *(kind for kind in typing.get_type_hints(Settings).values() if dataclasses.is_dataclass(kind))]
     found = {var.name: var for kind in kinds for var in declared_vars(kind)}
-    return found | {var.name: var for var in (*ENCODING_VARS.values(), DATABASE_URL, ENV, WORKERS)}
+    return found | {
+        var.name: var for var in (*ENCODING_VARS.values(), DATABASE_URL, DATABASE_REPLICA_URL, ENV, WORKERS)
+    }
 
 
 def _readme_rows() -> list[tuple[list[str], list[str]]]:
