@@ -705,11 +705,13 @@ def bench_chaos(cluster: Cluster, quick: bool, output: Path) -> list[str]:
 
 
 def bench_idle(cluster: Cluster, quick: bool) -> list[str]:
-    """CPU of the whole embedded stack with no traffic (its own cluster; the goal is 2% of one core)."""
-    from loadtests.idle import measure, section
+    """CPU of the whole embedded stack with no traffic (its own cluster; the goal is 2% of one core), then of the
+    production profile (PostgreSQL, not in --quick)."""
+    from loadtests.idle import measure, measure_production, section
 
     seconds, settle = (5.0, 3.0) if quick else (60.0, 20.0)
-    return section(measure(seconds=seconds, settle=settle), seconds)
+    embedded = measure(seconds=seconds, settle=settle)
+    return section(embedded, seconds, None if quick else measure_production(seconds=seconds, settle=settle))
 
 
 BENCHMARKS: dict[str, Callable[..., list[str]]] = {
