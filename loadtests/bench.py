@@ -704,6 +704,78 @@ def bench_chaos(cluster: Cluster, quick: bool, output: Path) -> list[str]:
     return run(quick=False, products=10_000, users=600, output=report_dir)
 
 
+def bench_lighthouse(cluster: Cluster, quick: bool) -> list[str]:
+    """Lighthouse (mobile) on home, category, product, search and cart through the us region's Varnish, at the
+    default 4x CPU slowdown and at 1x; not in --quick (it installs Lighthouse from npm on first use)."""
+    from loadtests import lighthouse
+
+    if quick:
+        return []
+    try:
+        lighthouse.installed()
+        lighthouse.chromium()
+    except lighthouse.LighthouseUnavailable as exc:
+        return ["## Lighthouse", "", f"Not run: {exc}.", ""]
+    edges, common = cluster.edges()
+    origin = cluster.origin(STOREFRONT_PAGE_CACHE="off", STOREFRONT_CMS_CACHE_TTL="0", **common)
+    edge = next(e for e in edges if e.region.code == "us")
+    edge.origin_url = origin
+    categories = httpx.get(f"{cluster.backends['catalog']}/categories").json()["categories"]
+    product = httpx.get(
+        f"{cluster.backends['catalog']}/products", params={"region": "us", "page_size": 1, "facets": "false"}
+    ).json()["items"][0]
+    pages = {
+        "home": "/us/en/",
+        "category": f"/us/en/c/{categories[0]['slug']}",
+        "product": f"/us/en/p/{product['slug']}",
+        "search": f"/us/en/search?q={product['title'].split()[-1].lower()}",
+        "cart (private, never cached)": "/us/en/cart",
+    }
+    results: dict[str, list[str]] = {"4x": [], "1x": []}
+    cached: dict[str, str] = {}
+    try:
+        edge.start()
+        with httpx.Client(timeout=30) as client:
+            for name, path in pages.items():
+                for _ in range(2):  # the second answer is the edge's copy, for both encodings a browser asks
+                    for encoding in ("gzip, deflate, br, zstd", "gzip, deflate"):
+                        answer = client.get(f"{edge.url}{path}", headers={"Accept-Encoding": encoding})
+                cached[name] = answer.headers.get("x-cache", "")
+        for label, slowdown in (("4x", None), ("1x", 1.0)):
+            for name, path in pages.items():
+                summary = lighthouse.summarise(lighthouse.run(f"{edge.url}{path}", cpu_slowdown=slowdown))
+                results[label].append(summary.row(f"{name} ({cached[name] or 'not cached'})"))
+    finally:
+        edge.stop()
+        cluster.release(origin)
+    return [
+        "## Lighthouse (mobile) through the edge",
+        "",
+        f"Lighthouse {_lighthouse_version()} (`loadtests/node`), Debian Chromium headless, mobile form factor "
+        "and simulated throttling, categories performance, accessibility, best practices and SEO; each page warmed "
+        "so Lighthouse gets the us Varnish's copy (its `X-Cache` in brackets; the cart is private and always "
+        "reaches the origin). Goal: all four 100 at 1x, LCP <= 1.0 s, CLS 0, every page <= 40 KB transferred.",
+        "",
+        "At Lighthouse's default 4x CPU slowdown (which assumes a faster host than this shared 2-core box):",
+        "",
+        *lighthouse.HEADER,
+        *results["4x"],
+        "",
+        "At 1x CPU:",
+        "",
+        *lighthouse.HEADER,
+        *results["1x"],
+        "",
+    ]
+
+
+def _lighthouse_version() -> str:
+    from loadtests import lighthouse
+
+    lock = json.loads((lighthouse.HERE / "package-lock.json").read_text())
+    return str(lock["packages"]["node_modules/lighthouse"]["version"])
+
+
 def bench_idle(cluster: Cluster, quick: bool) -> list[str]:
     """CPU of the whole embedded stack with no traffic (its own cluster; the goal is 2% of one core), then of the
     production profile (PostgreSQL, not in --quick)."""
@@ -726,6 +798,7 @@ BENCHMARKS: dict[str, Callable[..., list[str]]] = {
     "loadtest": bench_loadtest,
     "chaos": bench_chaos,
     "idle": bench_idle,
+    "lighthouse": bench_lighthouse,
 }
 
 

@@ -19,6 +19,7 @@ from backends.common.settings import (
     PRICING_URL,
     REGIONS_FILE,
     SECRET_KEY,
+    TRACE_SAMPLE,
     TRACES,
     Env,
     FromEnv,
@@ -97,6 +98,7 @@ class OriginSettings(FromEnv, Listening, Observed):
     log_format: str = setting(LOG_FORMAT)
     traces: str = setting(TRACES)
     otlp_endpoint: str = setting(OTLP_ENDPOINT)
+    trace_sample: float = setting(TRACE_SAMPLE)
     span_exporter: Any = field(default=None, compare=False)
 
     @property

@@ -166,6 +166,15 @@ LOG_LEVEL = Var("LOG_LEVEL", "info", parse=choice("debug", "info", "warning", "e
 LOG_FORMAT = Var("LOG_FORMAT", "auto", parse=choice("auto", "json", "text"))
 TRACES = Var("TRACES", "off", parse=choice("off", "console", "otlp"))
 OTLP_ENDPOINT = Var("OTLP_ENDPOINT", "http://127.0.0.1:4318/v1/traces")
+TRACE_SAMPLE = Var("TRACE_SAMPLE", 1.0, parse=lambda name, raw: _fraction(name, raw))
+
+
+def _fraction(name: str, raw: str) -> float:
+    value = number(name, raw)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{ENV_PREFIX}{name} must be between 0 and 1, got {raw!r}")
+    return value
+
 
 _SECRETS = (ADMIN_TOKEN, EDITOR_TOKEN, PREVIEW_TOKEN, WEBHOOK_SECRET, SECRET_KEY)
 
@@ -238,13 +247,14 @@ class FromEnv:
 
 class Observed:
     """How a service logs and traces: fields every service's settings declare from `LOG_LEVEL`, `LOG_FORMAT`,
-    `TRACES` and `OTLP_ENDPOINT`."""
+    `TRACES`, `OTLP_ENDPOINT` and `TRACE_SAMPLE`."""
 
     __slots__ = ()
     log_level: str
     log_format: str
     traces: str
     otlp_endpoint: str
+    trace_sample: float
     # Given by code, never by a variable: tests hand in an in-memory exporter, whatever `traces` says.
     span_exporter: Any
 
@@ -283,4 +293,5 @@ class ServiceSettings(FromEnv, Listening, Observed):
     log_format: str = setting(LOG_FORMAT)
     traces: str = setting(TRACES)
     otlp_endpoint: str = setting(OTLP_ENDPOINT)
+    trace_sample: float = setting(TRACE_SAMPLE)
     span_exporter: Any = field(default=None, compare=False)

@@ -30,9 +30,17 @@ TRACER_NAME = "storefront"
 
 class Tracing:
     """A service's tracer, exporting as `mode` says (`off`, `console`: one JSON line per span on stdout, `otlp`:
-    OTLP over HTTP to `endpoint`), or to `exporter` when one is given (tests)."""
+    OTLP over HTTP to `endpoint`), or to `exporter` when one is given (tests); traces begun here are kept with
+    probability `sample`."""
 
-    def __init__(self, service: str, mode: str = "off", endpoint: str = "", exporter: SpanExporter | None = None):
+    def __init__(
+        self,
+        service: str,
+        mode: str = "off",
+        endpoint: str = "",
+        exporter: SpanExporter | None = None,
+        sample: float = 1.0,
+    ):
         self.service = service
         self.tracer: Tracer | None = None
         self._provider: TracerProvider | None = None
@@ -42,8 +50,12 @@ class Tracing:
         from opentelemetry.sdk.resources import Resource
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+        from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
-        self._provider = TracerProvider(resource=Resource.create({"service.name": service}))
+        # A trace begun upstream keeps its caller's decision (the edge's, the origin's): one trace is whole or absent.
+        self._provider = TracerProvider(
+            resource=Resource.create({"service.name": service}), sampler=ParentBased(TraceIdRatioBased(sample))
+        )
         if exporter is not None:
             self._provider.add_span_processor(SimpleSpanProcessor(exporter))
         elif mode == "console":
@@ -58,7 +70,7 @@ class Tracing:
     @classmethod
     def from_settings(cls, service: str, settings: Any) -> Tracing:
         """From a service's settings (`backends.common.settings.Observed`)."""
-        return cls(service, settings.traces, settings.otlp_endpoint, settings.span_exporter)
+        return cls(service, settings.traces, settings.otlp_endpoint, settings.span_exporter, settings.trace_sample)
 
     def shutdown(self) -> None:
         """Export what is still buffered and stop (the app's shutdown)."""

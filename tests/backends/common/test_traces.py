@@ -55,3 +55,19 @@ def test_otlp_posts_spans_to_the_endpoint() -> None:
     [(path, content_type, body)] = received
     assert path == "/v1/traces" and content_type == "application/x-protobuf"
     assert b"GET /products/{id}" in body and b"catalog" in body
+
+
+def test_a_sample_keeps_that_share_of_new_traces_and_follows_the_callers_decision() -> None:
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    tracing = Tracing("origin", exporter=exporter, sample=0.0)
+    assert tracing.tracer is not None
+    with tracing.tracer.start_as_current_span("GET /"):  # begun here: sampled out, and said so downstream
+        traceparent = current_traceparent()
+        assert traceparent is None or int(traceparent.rsplit("-", 1)[1], 16) & 0x01 == 0
+    kept = context_from_traceparent(f"00-{'c' * 32}-{'d' * 16}-01")
+    with tracing.tracer.start_as_current_span("GET /prices", context=kept):  # the caller kept it: so do we
+        pass
+    tracing.shutdown()
+    assert [span.name for span in exporter.get_finished_spans()] == ["GET /prices"]
