@@ -38,7 +38,11 @@ async def boom() -> None:
 def _app(exporter: InMemorySpanExporter | None) -> Litestar:
     app = Litestar([thing, boom], logging_config=None)  # Litestar's own would take pytest's handler off the root
     settings = SimpleNamespace(
-        traces="off", otlp_endpoint="", span_exporter=exporter, regions=SimpleNamespace(codes=("us", "eu"))
+        traces="off",
+        otlp_endpoint="",
+        trace_sample=1.0,
+        span_exporter=exporter,
+        regions=SimpleNamespace(codes=("us", "eu")),
     )
     instrument(app, "catalog", settings)
     return app
