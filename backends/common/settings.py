@@ -17,6 +17,7 @@ _KEY = "storefront.env"  # the field metadata entry that says how a field is rea
 
 Env = Mapping[str, str]
 T = TypeVar("T")
+N = TypeVar("N", int, float)
 
 
 def integer(name: str, raw: str) -> int:
@@ -31,6 +32,18 @@ def number(name: str, raw: str) -> float:
         return float(raw)
     except ValueError as exc:
         raise ValueError(f"{ENV_PREFIX}{name} must be a number, got {raw!r}") from exc
+
+
+def bounded(parse: Callable[[str, str], N], low: N, high: N) -> Callable[[str, str], N]:
+    """`parse`, refusing a value outside [low, high] with a message that names the variable and the range."""
+
+    def check(name: str, raw: str) -> N:
+        value = parse(name, raw)
+        if not low <= value <= high:
+            raise ValueError(f"{ENV_PREFIX}{name} must be between {low:g} and {high:g}, got {raw!r}")
+        return value
+
+    return check
 
 
 def text(_name: str, raw: str) -> str:
@@ -127,14 +140,7 @@ def declared_vars(cls: type) -> list[Var]:
 
 # Shared by several services, so declared here once.
 DATA_DIR = Var("DATA_DIR", parse=lambda _n, raw: Path(raw).resolve(), fallback=lambda _env: Path("var").resolve())
-EDGE_NODES = Var("EDGE_NODES", 1, parse=lambda name, raw: _edge_nodes(name, raw))
-
-
-def _edge_nodes(name: str, raw: str) -> int:
-    count = integer(name, raw)
-    if not 1 <= count <= 8:
-        raise ValueError(f"{ENV_PREFIX}{name} must be between 1 and 8, got {count}")
-    return count
+EDGE_NODES = Var("EDGE_NODES", 1, parse=bounded(integer, 1, 8))
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,14 +172,7 @@ LOG_LEVEL = Var("LOG_LEVEL", "info", parse=choice("debug", "info", "warning", "e
 LOG_FORMAT = Var("LOG_FORMAT", "auto", parse=choice("auto", "json", "text"))
 TRACES = Var("TRACES", "off", parse=choice("off", "console", "otlp"))
 OTLP_ENDPOINT = Var("OTLP_ENDPOINT", "http://127.0.0.1:4318/v1/traces")
-TRACE_SAMPLE = Var("TRACE_SAMPLE", 1.0, parse=lambda name, raw: _fraction(name, raw))
-
-
-def _fraction(name: str, raw: str) -> float:
-    value = number(name, raw)
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{ENV_PREFIX}{name} must be between 0 and 1, got {raw!r}")
-    return value
+TRACE_SAMPLE = Var("TRACE_SAMPLE", 1.0, parse=bounded(number, 0.0, 1.0))
 
 
 _SECRETS = (ADMIN_TOKEN, EDITOR_TOKEN, PREVIEW_TOKEN, WEBHOOK_SECRET, SECRET_KEY)
@@ -201,19 +200,13 @@ def database_replica_url(service: str) -> Var:
     return Var(f"{service.upper()}_DATABASE_REPLICA_URL", fallback=DATABASE_REPLICA_URL.read)
 
 
-WORKERS = Var("WORKERS", 1, parse=lambda name, raw: _worker_count(name, raw))
-
-
-def _worker_count(name: str, raw: str) -> int:
-    count = integer(name, raw)
-    if not 1 <= count <= 64:
-        raise ValueError(f"{ENV_PREFIX}{name} must be between 1 and 64, got {count}")
-    return count
+_WORKER_COUNT = bounded(integer, 1, 64)
+WORKERS = Var("WORKERS", 1, parse=_WORKER_COUNT)
 
 
 def workers(service: str) -> Var:
     """`STOREFRONT_{SERVICE}_WORKERS`: how many processes serve it (by default `STOREFRONT_WORKERS`, 1)."""
-    return Var(f"{service.upper()}_WORKERS", parse=lambda name, raw: _worker_count(name, raw), fallback=WORKERS.read)
+    return Var(f"{service.upper()}_WORKERS", parse=_WORKER_COUNT, fallback=WORKERS.read)
 
 
 def refuse_development_secrets(env: Env) -> None:

@@ -13,8 +13,11 @@ from backends.common.settings import (
     CHECKOUT_URL,
     FromEnv,
     Var,
+    bounded,
     declared_vars,
     derived,
+    integer,
+    number,
     read_env,
     required,
     setting,
@@ -49,6 +52,22 @@ def test_bad_values_name_the_variable() -> None:
         read_env(Example, {"STOREFRONT_EXAMPLE_COUNT": "many"})
     with pytest.raises(ValueError, match="STOREFRONT_EXAMPLE_RATIO must be a number"):
         read_env(Example, {"STOREFRONT_EXAMPLE_RATIO": "half"})
+
+
+@pytest.mark.parametrize(
+    ("parse", "raw", "error"),
+    [
+        (bounded(integer, 1, 8), "9", "STOREFRONT_N must be between 1 and 8, got '9'"),
+        (bounded(integer, 1, 8), "0", "STOREFRONT_N must be between 1 and 8, got '0'"),
+        (bounded(integer, 1, 8), "two", "STOREFRONT_N must be an integer"),
+        (bounded(number, 0.0, 1.0), "1.01", "STOREFRONT_N must be between 0 and 1, got '1.01'"),
+        (bounded(number, 0.0, 1.0), "nan", "STOREFRONT_N must be between 0 and 1, got 'nan'"),
+    ],
+)
+def test_a_bounded_value_outside_its_range_names_the_variable_and_the_range(parse, raw: str, error: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValueError, match=error):
+        parse("N", raw)
+    assert bounded(integer, 1, 8)("N", "8") == 8 and bounded(number, 0.0, 1.0)("N", "0") == 0.0
 
 
 def test_a_shared_variable_is_not_redeclared_on_a_field() -> None:
