@@ -743,8 +743,13 @@ def bench_lighthouse(cluster: Cluster, quick: bool) -> list[str]:
                 cached[name] = answer.headers.get("x-cache", "")
         for label, slowdown in (("4x", None), ("1x", 1.0)):
             for name, path in pages.items():
-                summary = lighthouse.summarise(lighthouse.run(f"{edge.url}{path}", cpu_slowdown=slowdown))
-                results[label].append(summary.row(f"{name} ({cached[name] or 'not cached'})"))
+                page = f"{name} ({cached[name] or 'not cached'})"
+                try:
+                    summary = lighthouse.summarise(lighthouse.run(f"{edge.url}{path}", cpu_slowdown=slowdown))
+                except (RuntimeError, subprocess.TimeoutExpired, ValueError) as exc:
+                    results[label].append(lighthouse.failed_row(page, exc))
+                    continue
+                results[label].append(summary.row(page))
     finally:
         edge.stop()
         cluster.release(origin)

@@ -83,6 +83,8 @@ class Summary:
     lcp_ms: float
     cls: float
     transfer_bytes: int
+    image_bytes: int  # of transfer_bytes
+    image_requests: int
     failing: dict[str, list[str]]  # category below 100 -> the ids of its audits that did not pass
 
     def row(self, page: str) -> str:
@@ -90,19 +92,35 @@ class Summary:
         failing = "; ".join(f"{category}: {', '.join(ids)}" for category, ids in self.failing.items()) or "-"
         return (
             f"| {page} | {scores} | {self.lcp_ms / 1000:.2f} s | {self.cls:.3f} | "
-            f"{self.transfer_bytes / 1024:.1f} KB | {failing} |"
+            f"{self.transfer_bytes / 1024:.1f} KB | {self.image_bytes / 1024:.1f} KB ({self.image_requests}) | "
+            f"{failing} |"
         )
 
 
+def failed_row(page: str, error: Exception) -> str:
+    """A page whose run failed keeps its row, so one bad run does not cost the others' figures."""
+    reason = " ".join(str(error).split())[:160].replace("|", "/")
+    return f"| {page} | {' | '.join('-' for _ in CATEGORIES)} | - | - | - | - | run failed: {reason} |"
+
+
 HEADER = [
-    "| page | performance | accessibility | best practices | SEO | LCP | CLS | transferred | audits not passed |",
-    "|---|---|---|---|---|---|---|---|---|",
+    "| page | performance | accessibility | best practices | SEO | LCP | CLS | transferred | of which images "
+    "(requests) | audits not passed |",
+    "|---|---|---|---|---|---|---|---|---|---|",
 ]
 
 
 def summarise(report: dict[str, Any]) -> Summary:
     """Scores, LCP, CLS, bytes transferred, and, for each category under 100, the audits that cost it points."""
     audits = report["audits"]
+    images = next(
+        (
+            item
+            for item in audits.get("resource-summary", {}).get("details", {}).get("items", [])
+            if item.get("resourceType") == "image"
+        ),
+        {},
+    )
     scores, failing = {}, {}
     for category in CATEGORIES:
         found = report["categories"].get(category)
@@ -123,5 +141,7 @@ def summarise(report: dict[str, Any]) -> Summary:
         lcp_ms=float(audits["largest-contentful-paint"]["numericValue"]),
         cls=float(audits["cumulative-layout-shift"]["numericValue"]),
         transfer_bytes=int(audits["total-byte-weight"]["numericValue"]),
+        image_bytes=int(images.get("transferSize", 0)),
+        image_requests=int(images.get("requestCount", 0)),
         failing=failing,
     )
