@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Insert, MetaData, func, insert, select, text
@@ -29,10 +30,8 @@ from backends.common.migrations import upgrade
 from backends.pricing.migrations import SCHEMA as PRICING_SCHEMA
 from backends.pricing.models import Price, PriceBook, PricingBase, Promotion
 from backends.seed.demo_data import build
-from backends.seed.images import write_originals
+from backends.seed.pictures import VIEWS, write_hero, write_originals
 from stack.settings import Settings
-
-DEMO_IMAGES = 24
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +42,34 @@ class SeedReport:
     entries: int
     images: int
     seconds: float
+
+
+@dataclass(slots=True)
+class _Photographer:
+    """Draws each (kind, colour) look the first time a product needs it, at most `cap` looks (None: every one).
+
+    A cap is for tests and benchmarks that need pictures but not the seconds it takes to draw every look:
+    past it, a product shows a drawn look of its own kind if there is one, else the first look drawn.
+    """
+
+    directory: Path
+    cap: int | None
+    drawn: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
+
+    def __call__(self, kind: str, colour: str) -> list[dict[str, Any]]:
+        look = (kind, colour)
+        if look in self.drawn:
+            return self.drawn[look]
+        if self.cap is not None and len(self.drawn) >= self.cap:
+            same_kind = (refs for (drawn_kind, _), refs in self.drawn.items() if drawn_kind == kind)
+            return next(same_kind, next(iter(self.drawn.values()), []))
+        refs = write_originals(self.directory, [look])[look]
+        self.drawn[look] = [{**ref, "view": view} for ref, view in zip(refs, VIEWS, strict=True)]
+        return self.drawn[look]
+
+    @property
+    def originals(self) -> int:
+        return sum(len(refs) for refs in self.drawn.values())
 
 
 async def _is_empty(db: Database, model: type) -> bool:
@@ -71,11 +98,12 @@ async def _analyze(db: Database, metadata: MetaData) -> None:
 
 
 async def seed_all(
-    settings: Settings, *, products: int = 300, seed: int = 42, reset: bool = False, images: int = DEMO_IMAGES
+    settings: Settings, *, products: int = 300, seed: int = 42, reset: bool = False, images: int | None = None
 ) -> SeedReport:
     """Seed each of the databases that is empty (all of them with `reset`); returns what was written.
 
-    Each database is checked on its own, so a seed interrupted half-way completes on the next run.
+    Each database is checked on its own, so a seed interrupted half-way completes on the next run. Every
+    product look is drawn unless `images` caps how many (0: products without pictures).
     """
     started = time.perf_counter()
     catalog = Database.connect(settings.catalog.database_url)
@@ -100,8 +128,9 @@ async def seed_all(
         if not any(empty.values()):
             return SeedReport(False, 0, 0, 0, 0, time.perf_counter() - started)
 
-        originals = write_originals(settings.data_dir / "images", images, seed)
-        data = build(products=products, seed=seed, regions=settings.regions, images=originals, now=utcnow())
+        photos = _Photographer(settings.data_dir / "images", images)
+        hero = str(write_hero(settings.data_dir / "images")["hash"]) if images != 0 else ""
+        data = build(products=products, seed=seed, regions=settings.regions, photos=photos, now=utcnow(), hero=hero)
 
         if empty["pricing"]:
             async with pricing.sessionmaker() as session, session.begin():
@@ -151,7 +180,7 @@ async def seed_all(
             len(data.products),
             len(data.variants),
             len(data.entries),
-            len(originals),
+            photos.originals + bool(hero),
             time.perf_counter() - started,
         )
     finally:

@@ -50,7 +50,7 @@ def _rows(settings: Settings) -> dict[str, list[tuple[Any, list[dict[str, Any]]]
     """A small shop with something in every table of every service: products, prices, CMS entries, carts, orders,
     purges. Written with plain INSERTs, which the previous revision's tables take as they are."""
     now = utcnow()
-    data = build(products=12, seed=3, regions=settings.regions, images=[], now=now)
+    data = build(products=12, seed=3, regions=settings.regions, photos=None, now=now)
     sku = data.variants[0]["sku"]
     entries = list(enumerate(data.entries, 1))
     cart = {"id": "cart-token-1", "region": "us", "status": "ordered", "email": "a@example.com", "version": 4}
