@@ -216,8 +216,8 @@ def test_seed_is_deterministic_and_idempotent(tmp_path: Path) -> None:
     assert "seeded 20 products" in first
     assert "already seeded" in run(tmp_path / "a", "--seed", "9")
     run(tmp_path / "b", "--seed", "9")
-    originals_a = sorted(p.name for p in (tmp_path / "a" / "images" / "originals").glob("*.jpg"))
-    originals_b = sorted(p.name for p in (tmp_path / "b" / "images" / "originals").glob("*.jpg"))
+    originals_a = sorted(p.name for p in (tmp_path / "a" / "images" / "originals").glob("*.png"))
+    originals_b = sorted(p.name for p in (tmp_path / "b" / "images" / "originals").glob("*.png"))
     drawn = re.search(r"(\d+) images", first)
     # Three views of each product look the 20 products use, and the home banner: the same pictures each time.
     assert drawn and originals_a == originals_b and len(originals_a) == int(drawn[1]) > 20

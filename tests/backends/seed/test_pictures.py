@@ -17,7 +17,7 @@ LOOKS = [(line.kind, colour) for line in LINES.values() for colour in line.colou
 
 def _image(data: bytes) -> Image.Image:
     image = Image.open(io.BytesIO(data))
-    assert image.format == "JPEG" and image.size == (WIDTH, HEIGHT)
+    assert image.format == "PNG" and image.size == (WIDTH, HEIGHT)
     return image.convert("RGB")
 
 
