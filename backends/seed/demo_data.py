@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from backends.seed.pictures import describe
 from edge_config import RegionCatalogue
 
 CATEGORIES: dict[tuple[str, str], list[tuple[str, str]]] = {
@@ -265,8 +266,6 @@ LINES: dict[str, Line] = {
 # Shelf prices are set in USD and converted; EUR includes VAT, SGD includes GST.
 WELCOME_CODE = "WELCOME10"
 FX = {"USD": Decimal("1"), "EUR": Decimal("1.09"), "SGD": Decimal("1.42")}
-# How a product's photos are described, by the view the drawing shows (backends.seed.pictures.VIEWS).
-VIEW_LABELS = {"front": "", "detail": ", close-up", "side": ", side view"}
 # Draws (kind, colour) once and returns its photos' references in view order; see runner.seed_all.
 Photos = Callable[[str, str], Sequence[dict[str, Any]]]
 
@@ -340,7 +339,7 @@ def build(
                 "category_id": cat_id,
                 "attributes": {"colour": colour, "material": material},
                 "images": [
-                    {**{k: ref[k] for k in ("hash", "width", "height")}, "alt": f"{title} in {colour}{_label(ref)}"}
+                    {**{k: ref[k] for k in ("hash", "width", "height")}, "alt": _alt(title, colour, line.kind, ref)}
                     for ref in pictures
                 ],
                 "created_at": now - timedelta(days=products - pid),
@@ -406,8 +405,9 @@ def _slug(name: str) -> str:
     return "-".join(re.findall(r"[a-z0-9]+", ascii_name.lower().replace("'", "")))
 
 
-def _label(ref: dict[str, Any]) -> str:
-    return VIEW_LABELS.get(str(ref.get("view", "")), "")
+def _alt(title: str, colour: str, kind: str, ref: dict[str, Any]) -> str:
+    shows = describe(kind, str(ref["view"]))
+    return f"{title} in {colour}, {shows}" if shows else f"{title} in {colour}"
 
 
 def _promotions(regions: RegionCatalogue, day: datetime) -> list[dict[str, Any]]:
