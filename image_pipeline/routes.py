@@ -49,6 +49,7 @@ async def image(request: Request[Any, Any, Any], digest: str, name: str) -> Resp
     return File(
         path,
         content_disposition_type="inline",
+        filename=name,  # "Save image as" offers 640.avif, not an empty name
         media_type=FORMATS[fmt],
         etag=None,
         headers={

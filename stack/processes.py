@@ -75,6 +75,7 @@ def serve(settings: Settings, name: str) -> None:
         log_config=None,  # uvicorn's own lines go through our handler, not the one it would install
         log_level=target.log_level,
         access_log=False,  # the service writes its own request line, with route template and trace ids
+        server_header=False,  # no software and version for a scanner to read off every answer
         timeout_graceful_shutdown=5,
     )
 

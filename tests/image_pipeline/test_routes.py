@@ -61,6 +61,7 @@ async def test_the_tallest_webp_variant_is_accepted(tmp_path: Path) -> None:
         assert response.status_code == 201
         variant = await client.get(f"/img/{response.json()['hash']}/160.webp")
     assert variant.status_code == 200 and variant.headers["content-type"] == "image/webp"
+    assert variant.headers["content-disposition"] == 'inline; filename="160.webp"'
 
 
 async def test_uploads_over_the_memory_ceiling_or_the_pixel_limit_are_422(tmp_path: Path) -> None:

@@ -57,8 +57,10 @@ def test_up_serves_the_shop_and_stops_cleanly(tmp_path: Path) -> None:
         assert "seeded 40 products" in output
         for name, port in ports.items():
             assert f"http://127.0.0.1:{port}" in output
-            health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json()
+            answer = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+            health = answer.json()
             assert (health["status"], health["service"]) == ("ok", name)
+            assert "server" not in answer.headers, "no service names its server software"
 
         catalog, pricing, cms, origin = (
             f"http://127.0.0.1:{ports[n]}" for n in ("catalog", "pricing", "cms", "origin")
